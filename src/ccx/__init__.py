@@ -1,0 +1,5 @@
+"""ccx, the Compute Credit Exchange."""
+
+__all__ = ["__version__"]
+
+__version__ = "0.1.0"

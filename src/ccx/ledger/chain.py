@@ -1,0 +1,69 @@
+"""The journal's hash chain and Merkle root (pure).
+
+Entry n's hash is SHA-256 over the previous hash, n, and a canonical fixed-width big-endian
+encoding of the event. Anyone with the journal can recompute it; publishing the head and the
+Merkle root at a sequence pins everything up to it.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import struct
+from collections.abc import Sequence
+
+from ccx.ledger.types import Transfer
+
+GENESIS_HASH = bytes(32)
+_TRANSFER = struct.Struct(">qqqqiiiqiqiq")
+_EXPIRY = struct.Struct(">qq")
+
+
+class EntryKind(enum.IntEnum):
+    TRANSFER = 1
+    EXPIRY = 2
+
+
+def encode_transfer(transfer: Transfer) -> bytes:
+    return _TRANSFER.pack(
+        transfer.id,
+        transfer.debit_account_id,
+        transfer.credit_account_id,
+        transfer.amount,
+        transfer.ledger,
+        transfer.code,
+        int(transfer.flags),
+        transfer.pending_id,
+        transfer.timeout_s,
+        transfer.user_data_64,
+        transfer.user_data_32,
+        transfer.timestamp_ns,
+    )
+
+
+def encode_expiry(pending_id: int, timestamp_ns: int) -> bytes:
+    return _EXPIRY.pack(pending_id, timestamp_ns)
+
+
+def entry_hash(previous: bytes, sequence: int, kind: EntryKind, encoding: bytes) -> bytes:
+    assert len(previous) == 32
+    assert sequence >= 1
+    digest = hashlib.sha256(previous)
+    digest.update(struct.pack(">qB", sequence, int(kind)))
+    digest.update(encoding)
+    return digest.digest()
+
+
+def merkle_root(leaves: Sequence[bytes]) -> bytes:
+    """Root of a binary Merkle tree over the entry hashes (an odd node is paired with itself)."""
+    if not leaves:
+        return GENESIS_HASH
+    level = [hashlib.sha256(b"\x00" + leaf).digest() for leaf in leaves]
+    while len(level) > 1:
+        if len(level) % 2:
+            level.append(level[-1])
+        level = [
+            hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest()
+            for i in range(0, len(level), 2)
+        ]
+    return level[0]

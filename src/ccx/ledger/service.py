@@ -1,0 +1,405 @@
+"""Ledger writes. Each function takes a session inside an open transaction and never commits.
+
+A batch loads the rows it touches, locking the accounts in sorted id order (PostgreSQL
+`FOR UPDATE`; SQLite serialises writers with `BEGIN IMMEDIATE`), runs the pure core, and writes
+back the changed counters, the new transfers and their journal entries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from ccx.clock import Clock
+from ccx.ids import derived_id
+from ccx.ledger import chain, core
+from ccx.ledger.errors import BatchTooLargeError, LedgerConflictError, NotFoundError
+from ccx.ledger.models import (
+    AccountRow,
+    CheckpointRow,
+    FailedTransferRow,
+    JournalEntryRow,
+    LedgerRow,
+    PendingTransferRow,
+    TransferRow,
+)
+from ccx.ledger.queries import (
+    account_from_row,
+    chain_head,
+    ledger_from_row,
+    sealed_hashes,
+    transfer_from_row,
+)
+from ccx.ledger.types import (
+    AMOUNT_MAX,
+    BATCH_SIZE_MAX,
+    Account,
+    AccountOutcome,
+    Checkpoint,
+    CreateTransferResult,
+    Ledger,
+    NewAccount,
+    NewTransfer,
+    PendingState,
+    PendingStatus,
+    Transfer,
+    TransferFlags,
+    TransferOutcome,
+)
+
+# Bound on ids per IN (...) list: SQLite allows 32,766 variables, PostgreSQL 65,535.
+_IN_CHUNK = 4_000
+SEAL_BATCH_MAX = 10_000
+EXPIRE_BATCH_MAX = 1_000
+_SEAL_LOCK_KEY = 7243000002
+CLOSE_SWEEP = "ledger.close.sweep"
+CLOSE_FREEZE = "ledger.close.freeze"
+
+
+def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), _IN_CHUNK):
+        yield ordered[start : start + _IN_CHUNK]
+
+
+def create_ledger(session: Session, *, ledger_id: int, name: str, asset_scale: int, clock: Clock) -> Ledger:
+    """Create a ledger (idempotent: the same id and fields again returns the existing one)."""
+    existing = session.get(LedgerRow, ledger_id)
+    if existing is not None:
+        if (existing.name, existing.asset_scale) != (name, asset_scale):
+            raise LedgerConflictError(f"ledger {ledger_id} exists with other fields")
+        return ledger_from_row(existing)
+    same_name = session.scalar(sa.select(LedgerRow.id).where(LedgerRow.name == name))
+    if same_name is not None:
+        raise LedgerConflictError(f"a ledger named {name!r} exists (id {same_name})")
+    row = LedgerRow(id=ledger_id, name=name, asset_scale=asset_scale, timestamp_ns=clock.now_ns())
+    session.add(row)
+    session.flush()
+    return ledger_from_row(row)
+
+
+def create_accounts(session: Session, accounts: Sequence[NewAccount], clock: Clock) -> list[AccountOutcome]:
+    """Create accounts; returns one outcome per account, in order."""
+    _check_batch_size(len(accounts))
+    existing = _lock_accounts(session, (account.id for account in accounts))
+    ledger_ids = frozenset(
+        session.scalars(sa.select(LedgerRow.id).where(LedgerRow.id.in_({a.ledger for a in accounts})))
+    )
+    outcomes, created = core.apply_accounts(accounts, existing, ledger_ids, clock.now_ns())
+    if created:
+        session.execute(sa.insert(AccountRow), [_account_values(account) for account in created])
+    return outcomes
+
+
+def create_transfers(session: Session, transfers: Sequence[NewTransfer], clock: Clock) -> list[TransferOutcome]:
+    """Create up to BATCH_SIZE_MAX transfers in the caller's transaction; one outcome each."""
+    _check_batch_size(len(transfers))
+    if not transfers:
+        return []
+    state = _load_state(session, transfers)
+    effects = core.apply_transfers(transfers, state, clock.now_ns())
+    _write_effects(session, effects, clock.now_ns())
+    return effects.outcomes
+
+
+def _check_batch_size(size: int) -> None:
+    if size > BATCH_SIZE_MAX:
+        raise BatchTooLargeError(f"a batch holds at most {BATCH_SIZE_MAX} events, not {size}")
+
+
+def _load_state(session: Session, transfers: Sequence[NewTransfer]) -> core.LedgerState:
+    ids = {t.id for t in transfers}
+    referenced = {t.pending_id for t in transfers if t.pending_id}
+    holds = _transfers_by_id(session, referenced - ids)  # immutable rows: no lock needed
+    account_ids = {t.debit_account_id for t in transfers} | {t.credit_account_id for t in transfers}
+    account_ids |= _hold_accounts(holds.values())
+    accounts = _lock_accounts(session, account_ids - {0})
+    # Read after the locks so that a concurrent batch's committed changes are seen.
+    existing = _transfers_by_id(session, ids)
+    missing = _hold_accounts(t for i, t in existing.items() if i in referenced) - accounts.keys()
+    accounts |= _lock_accounts(session, missing)  # a retried hold whose body changed: rare
+    return core.LedgerState(
+        accounts=accounts,
+        transfers={**holds, **existing},
+        pendings=_lock_pending_states(session, referenced),
+        failed=_failed_by_id(session, ids),
+    )
+
+
+def _hold_accounts(holds: Iterable[Transfer]) -> set[int]:
+    return {account for hold in holds for account in (hold.debit_account_id, hold.credit_account_id)}
+
+
+def _lock_accounts(session: Session, ids: Iterable[int]) -> dict[int, Account]:
+    accounts: dict[int, Account] = {}
+    for chunk in _chunks(ids):
+        statement = (
+            sa.select(AccountRow).where(AccountRow.id.in_(chunk)).order_by(AccountRow.id).with_for_update()
+        )
+        for row in session.scalars(statement):
+            accounts[row.id] = account_from_row(row)
+    return accounts
+
+
+def _transfers_by_id(session: Session, ids: Iterable[int]) -> dict[int, Transfer]:
+    found: dict[int, Transfer] = {}
+    for chunk in _chunks(ids):
+        for row in session.execute(sa.select(TransferRow.__table__).where(TransferRow.id.in_(chunk))):
+            found[row.id] = transfer_from_row(row)
+    return found
+
+
+def _lock_pending_states(session: Session, ids: Iterable[int]) -> dict[int, PendingState]:
+    states: dict[int, PendingState] = {}
+    for chunk in _chunks(ids):
+        statement = (
+            sa.select(PendingTransferRow.__table__)
+            .where(PendingTransferRow.transfer_id.in_(chunk))
+            .order_by(PendingTransferRow.transfer_id)
+            .with_for_update()
+        )
+        for row in session.execute(statement):
+            states[row.transfer_id] = PendingState(row.transfer_id, PendingStatus(row.status), row.expires_at_ns)
+    return states
+
+
+def _failed_by_id(session: Session, ids: Iterable[int]) -> dict[int, CreateTransferResult]:
+    failed: dict[int, CreateTransferResult] = {}
+    for chunk in _chunks(ids):
+        statement = sa.select(FailedTransferRow.id, FailedTransferRow.result).where(FailedTransferRow.id.in_(chunk))
+        for row in session.execute(statement):
+            failed[row.id] = CreateTransferResult(row.result)
+    return failed
+
+
+def _write_effects(session: Session, effects: core.BatchEffects, now_ns: int) -> None:
+    if effects.created:
+        session.execute(sa.insert(TransferRow), [_transfer_values(t) for t in effects.created])
+        session.execute(
+            sa.insert(JournalEntryRow),
+            [
+                {"kind": chain.EntryKind.TRANSFER, "transfer_id": t.id, "timestamp_ns": t.timestamp_ns}
+                for t in effects.created
+            ],
+        )
+    _update_accounts(session, effects.accounts_changed.values())
+    _write_pending_states(session, effects)
+    if effects.failed_new:
+        session.execute(
+            sa.insert(FailedTransferRow),
+            [{"id": i, "result": r.value, "timestamp_ns": now_ns} for i, r in effects.failed_new.items()],
+        )
+
+
+def _update_accounts(session: Session, accounts: Iterable[Account]) -> None:
+    rows = [
+        {
+            "b_id": a.id,
+            "b_flags": int(a.flags),
+            "b_debits_pending": a.debits_pending,
+            "b_debits_posted": a.debits_posted,
+            "b_credits_pending": a.credits_pending,
+            "b_credits_posted": a.credits_posted,
+        }
+        for a in sorted(accounts, key=lambda account: account.id)
+    ]
+    if not rows:
+        return
+    table = AccountRow.__table__
+    statement = (
+        sa.update(table)
+        .where(table.c.id == sa.bindparam("b_id"))
+        .values(
+            flags=sa.bindparam("b_flags"),
+            debits_pending=sa.bindparam("b_debits_pending"),
+            debits_posted=sa.bindparam("b_debits_posted"),
+            credits_pending=sa.bindparam("b_credits_pending"),
+            credits_posted=sa.bindparam("b_credits_posted"),
+        )
+    )
+    session.connection().execute(statement, rows)
+
+
+def _write_pending_states(session: Session, effects: core.BatchEffects) -> None:
+    created_pending = {t.id for t in effects.created if t.flags & TransferFlags.PENDING}
+    inserts = [_pending_values(s) for i, s in effects.pendings_changed.items() if i in created_pending]
+    updates = [
+        {"b_id": s.transfer_id, "b_status": s.status.value}
+        for i, s in effects.pendings_changed.items()
+        if i not in created_pending
+    ]
+    if inserts:
+        session.execute(sa.insert(PendingTransferRow), inserts)
+    if updates:
+        _update_pending_status(session, updates)
+
+
+def _update_pending_status(session: Session, updates: list[dict[str, Any]]) -> None:
+    table = PendingTransferRow.__table__
+    statement = (
+        sa.update(table).where(table.c.transfer_id == sa.bindparam("b_id")).values(status=sa.bindparam("b_status"))
+    )
+    session.connection().execute(statement, updates)
+
+
+def _pending_values(state: PendingState) -> dict[str, Any]:
+    return {"transfer_id": state.transfer_id, "status": state.status.value, "expires_at_ns": state.expires_at_ns}
+
+
+def _account_values(account: Account) -> dict[str, Any]:
+    return {
+        "id": account.id,
+        "ledger": account.ledger,
+        "code": account.code,
+        "flags": int(account.flags),
+        "owner_org_id": account.owner_org_id,
+        "user_data_64": account.user_data_64,
+        "user_data_32": account.user_data_32,
+        "debits_pending": account.debits_pending,
+        "debits_posted": account.debits_posted,
+        "credits_pending": account.credits_pending,
+        "credits_posted": account.credits_posted,
+        "timestamp_ns": account.timestamp_ns,
+    }
+
+
+def _transfer_values(transfer: Transfer) -> dict[str, Any]:
+    return {
+        "id": transfer.id,
+        "debit_account_id": transfer.debit_account_id,
+        "credit_account_id": transfer.credit_account_id,
+        "amount": transfer.amount,
+        "ledger": transfer.ledger,
+        "code": transfer.code,
+        "flags": int(transfer.flags),
+        "pending_id": transfer.pending_id,
+        "timeout_s": transfer.timeout_s,
+        "user_data_64": transfer.user_data_64,
+        "user_data_32": transfer.user_data_32,
+        "timestamp_ns": transfer.timestamp_ns,
+    }
+
+
+def expire_pending_transfers(session: Session, clock: Clock, *, limit: int = EXPIRE_BATCH_MAX) -> int:
+    """Return the amounts of timed-out holds, in expiry order; returns how many expired."""
+    assert 0 < limit <= EXPIRE_BATCH_MAX
+    now_ns = clock.now_ns()
+    due_ids = list(
+        session.scalars(
+            sa.select(PendingTransferRow.transfer_id)
+            .where(PendingTransferRow.status == PendingStatus.PENDING.value)
+            .where(PendingTransferRow.expires_at_ns <= now_ns)
+            .order_by(PendingTransferRow.expires_at_ns, PendingTransferRow.transfer_id)
+            .limit(limit)
+        )
+    )
+    if not due_ids:
+        return 0
+    holds = _transfers_by_id(session, due_ids)
+    accounts = _lock_accounts(session, _hold_accounts(holds.values()))
+    states = _lock_pending_states(session, due_ids)  # after the account locks, as in batches
+    expired: list[int] = []
+    for transfer_id in due_ids:  # already in expiry order
+        if states[transfer_id].status is not PendingStatus.PENDING:
+            continue  # resolved by a concurrent batch meanwhile
+        debit, credit = core.expire_hold(accounts, holds[transfer_id])
+        accounts[debit.id], accounts[credit.id] = debit, credit
+        expired.append(transfer_id)
+    _record_expiries(session, expired, accounts, holds, now_ns)
+    return len(expired)
+
+
+def _record_expiries(
+    session: Session, expired: list[int], accounts: dict[int, Account], holds: dict[int, Transfer], now_ns: int
+) -> None:
+    if not expired:
+        return
+    touched = {a for i in expired for a in (holds[i].debit_account_id, holds[i].credit_account_id)}
+    _update_accounts(session, (accounts[a] for a in touched))
+    _update_pending_status(session, [{"b_id": i, "b_status": PendingStatus.EXPIRED.value} for i in expired])
+    session.execute(
+        sa.insert(JournalEntryRow),
+        [{"kind": chain.EntryKind.EXPIRY, "transfer_id": i, "timestamp_ns": now_ns} for i in expired],
+    )
+
+
+def seal_journal(session: Session, *, limit: int = SEAL_BATCH_MAX, wait: bool = False) -> int:
+    """Link unsealed journal entries into the hash chain, oldest first; returns how many.
+
+    One sealer at a time: on PostgreSQL an advisory lock (skipped when another sealer holds it,
+    unless `wait`); on SQLite the write transaction itself.
+    """
+    assert 0 < limit <= SEAL_BATCH_MAX
+    if session.get_bind().dialect.name == "postgresql":
+        lock = "pg_advisory_xact_lock" if wait else "pg_try_advisory_xact_lock"
+        acquired = session.scalar(sa.select(getattr(sa.func, lock)(_SEAL_LOCK_KEY)))
+        if acquired is False:
+            return 0
+    sequence, previous = chain_head(session)
+    entries = session.execute(
+        sa.select(JournalEntryRow.entry_id, JournalEntryRow.kind, JournalEntryRow.transfer_id, JournalEntryRow.timestamp_ns)
+        .where(JournalEntryRow.chain_sequence.is_(None))
+        .order_by(JournalEntryRow.timestamp_ns, JournalEntryRow.entry_id)
+        .limit(limit)
+    ).all()
+    if not entries:
+        return 0
+    transfers = _transfers_by_id(session, (e.transfer_id for e in entries if e.kind == chain.EntryKind.TRANSFER))
+    updates: list[dict[str, Any]] = []
+    for entry in entries:
+        sequence += 1
+        kind = chain.EntryKind(entry.kind)
+        encoding = (
+            chain.encode_transfer(transfers[entry.transfer_id])
+            if kind is chain.EntryKind.TRANSFER
+            else chain.encode_expiry(entry.transfer_id, entry.timestamp_ns)
+        )
+        previous = chain.entry_hash(previous, sequence, kind, encoding)
+        updates.append({"b_entry": entry.entry_id, "b_sequence": sequence, "b_hash": previous})
+    table = JournalEntryRow.__table__
+    session.connection().execute(
+        sa.update(table)
+        .where(table.c.entry_id == sa.bindparam("b_entry"))
+        .values(chain_sequence=sa.bindparam("b_sequence"), chain_hash=sa.bindparam("b_hash")),
+        updates,
+    )
+    return len(updates)
+
+
+def record_checkpoint(session: Session, clock: Clock) -> Checkpoint:
+    """Seal everything committed so far and record the chain head and Merkle root."""
+    while seal_journal(session, wait=True) == SEAL_BATCH_MAX:
+        pass
+    sequence, head = chain_head(session)
+    root = chain.merkle_root(sealed_hashes(session))
+    if sequence > 0 and session.get(CheckpointRow, sequence) is None:
+        session.add(CheckpointRow(sequence=sequence, head_hash=head, merkle_root=root, timestamp_ns=clock.now_ns()))
+        session.flush()
+    unsealed = session.scalar(
+        sa.select(sa.func.count()).select_from(JournalEntryRow).where(JournalEntryRow.chain_sequence.is_(None))
+    )
+    return Checkpoint(sequence, head.hex(), root.hex(), int(unsealed or 0))
+
+
+def close_account(session: Session, *, account_id: int, sweep_to_account_id: int, clock: Clock) -> list[TransferOutcome]:
+    """Sweep an account's whole available balance to another account, then close it.
+
+    A linked chain: a `balancing_debit` of up to AMOUNT_MAX, then a pending `closing_debit` of
+    zero (voiding that hold reopens the account). Ids derive from the account, so a retry
+    answers `exists`.
+    """
+    account = session.get(AccountRow, account_id)
+    if account is None:
+        raise NotFoundError(f"account {account_id} not found")
+    common = {"debit_account_id": account_id, "credit_account_id": sweep_to_account_id,
+              "ledger": account.ledger, "code": account.code}
+    chain_events = [
+        NewTransfer(id=derived_id(CLOSE_SWEEP, account_id), amount=AMOUNT_MAX,
+                    flags=TransferFlags.LINKED | TransferFlags.BALANCING_DEBIT, **common),
+        NewTransfer(id=derived_id(CLOSE_FREEZE, account_id), amount=0,
+                    flags=TransferFlags.PENDING | TransferFlags.CLOSING_DEBIT, **common),
+    ]
+    return create_transfers(session, chain_events, clock)
