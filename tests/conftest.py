@@ -21,16 +21,20 @@ from ccx.db import Database, open_database
 POSTGRES_URL = os.environ.get(
     "CCX_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/ccx_test"
 )
-BACKENDS = [b.strip() for b in os.environ.get("CCX_TEST_BACKENDS", "sqlite,postgresql").split(",") if b.strip()]
+BACKENDS = [
+    b.strip()
+    for b in os.environ.get("CCX_TEST_BACKENDS", "sqlite,postgresql").split(",")
+    if b.strip()
+]
 
 
 def _worker_url() -> str:
     """One database per xdist worker."""
     worker = os.environ.get("PYTEST_XDIST_WORKER", "")
     url = sa.make_url(POSTGRES_URL)
-    return url.set(database=f"{url.database}_{worker}" if worker else url.database).render_as_string(
-        hide_password=False
-    )
+    return url.set(
+        database=f"{url.database}_{worker}" if worker else url.database
+    ).render_as_string(hide_password=False)
 
 
 def _recreate_postgres_database(url: str) -> None:
@@ -71,7 +75,8 @@ def _truncate_all(database: Database) -> None:
         names = [
             row[0]
             for row in connection.exec_driver_sql(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                "SELECT tablename FROM pg_tables"
+                " WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
             )
         ]
         connection.exec_driver_sql(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")

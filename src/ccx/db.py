@@ -61,7 +61,9 @@ def parse_database_url(url: str) -> URL:
         if parsed.database in (None, "", ":memory:"):
             raise DatabaseUrlError("SQLite needs a file (WAL does not work in memory)")
         return parsed
-    raise DatabaseUrlError(f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql")
+    raise DatabaseUrlError(
+        f"unsupported database {parsed.get_backend_name()!r}: use sqlite or postgresql"
+    )
 
 
 def _sqlite_engine(url: URL, *, read_only: bool) -> Engine:
@@ -92,7 +94,9 @@ def _is_retryable(error: DBAPIError) -> bool:
         return True  # a concurrent request inserted the same id first: the re-run answers `exists`
     if isinstance(error, OperationalError):
         text = str(error.orig).lower()
-        return any(word in text for word in ("deadlock", "could not serialize", "database is locked"))
+        return any(
+            word in text for word in ("deadlock", "could not serialize", "database is locked")
+        )
     return False
 
 

@@ -21,6 +21,7 @@ class ApiKeyRow(Base):
 
     __table_args__ = (
         sa.CheckConstraint(
-            "role IN ('admin', 'operator', 'integrator', 'firm', 'auditor')", name="api_key_role_known"
+            "role IN ('admin', 'operator', 'integrator', 'firm', 'auditor')",
+            name="api_key_role_known",
         ),
     )

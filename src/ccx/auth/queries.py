@@ -48,5 +48,7 @@ def authenticate(session: Session, token: str) -> Principal | None:
 
 
 def list_api_keys(session: Session) -> list[ApiKey]:
-    rows = session.scalars(sa.select(ApiKeyRow).order_by(ApiKeyRow.created_at_ns).limit(KEYS_LIST_MAX))
+    rows = session.scalars(
+        sa.select(ApiKeyRow).order_by(ApiKeyRow.created_at_ns).limit(KEYS_LIST_MAX)
+    )
     return [key_from_row(row) for row in rows]

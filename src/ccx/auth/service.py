@@ -16,7 +16,9 @@ TOKEN_PREFIX = "ccx"
 LABEL_LENGTH_MAX = 200
 
 
-def create_api_key(session: Session, *, role: Role, org_id: int | None, label: str, clock: Clock) -> IssuedKey:
+def create_api_key(
+    session: Session, *, role: Role, org_id: int | None, label: str, clock: Clock
+) -> IssuedKey:
     """Issue a key. Firm and integrator keys must name their organisation."""
     if role in ORG_SCOPED_ROLES and org_id is None:
         raise InvalidKeyRequestError(f"a {role.value} key needs an organisation (--org)")

@@ -58,22 +58,20 @@ class BatchEffects:
     failed_new: dict[int, R] = field(default_factory=dict)
 
 
-class _Rejected(Exception):
+class _RejectedError(Exception):
     def __init__(self, result: R) -> None:
         super().__init__(result.value)
         self.result = result
 
 
-def apply_transfers(
-    batch: Sequence[NewTransfer], state: LedgerState, now_ns: int
-) -> BatchEffects:
+def apply_transfers(batch: Sequence[NewTransfer], state: LedgerState, now_ns: int) -> BatchEffects:
     """Apply `batch` in order; event i gets timestamp now_ns + i. Mutates `state`."""
     assert now_ns >= 0
     effects = BatchEffects()
     index = 0
     while index < len(batch):
         end = _chain_end(batch, index)
-        _apply_chain(batch, index, end, state, now_ns, effects)
+        _apply_chain(batch, range(index, end + 1), state, now_ns, effects)
         index = end + 1
     assert len(effects.outcomes) == len(batch)
     return effects
@@ -89,8 +87,7 @@ def _chain_end(batch: Sequence[NewTransfer], start: int) -> int:
 
 def _apply_chain(
     batch: Sequence[NewTransfer],
-    start: int,
-    end: int,
+    events: range,
     state: LedgerState,
     now_ns: int,
     effects: BatchEffects,
@@ -104,9 +101,9 @@ def _apply_chain(
     created: list[Transfer] = []
     results: list[R] = []
     failure: tuple[int, R] | None = None
-    for index in range(start, end + 1):
+    for index in events:
         transfer = batch[index]
-        if index == end and transfer.flags & F.LINKED:
+        if index == events[-1] and transfer.flags & F.LINKED:
             failure = (index, R.LINKED_EVENT_CHAIN_OPEN)
             break
         result, made = _apply_one(transfer, overlay, now_ns + index)
@@ -120,11 +117,11 @@ def _apply_chain(
         _merge(overlay, state, effects)
         effects.created.extend(created)
         effects.outcomes.extend(
-            TransferOutcome(start + offset, batch[start + offset].id, result)
-            for offset, result in enumerate(results)
+            TransferOutcome(index, batch[index].id, result)
+            for index, result in zip(events, results, strict=True)
         )
         return
-    _record_failure(batch, start, end, failure, state, effects)
+    _record_failure(batch, events, failure, state, effects)
 
 
 def _merge(overlay: LedgerState, state: LedgerState, effects: BatchEffects) -> None:
@@ -138,14 +135,13 @@ def _merge(overlay: LedgerState, state: LedgerState, effects: BatchEffects) -> N
 
 def _record_failure(
     batch: Sequence[NewTransfer],
-    start: int,
-    end: int,
+    events: range,
     failure: tuple[int, R],
     state: LedgerState,
     effects: BatchEffects,
 ) -> None:
     failed_index, result = failure
-    for index in range(start, end + 1):
+    for index in events:
         own = result if index == failed_index else R.LINKED_EVENT_FAILED
         effects.outcomes.append(TransferOutcome(index, batch[index].id, own))
     if result in TRANSIENT_FAILURES:
@@ -171,14 +167,14 @@ def _apply_one(
             made = _resolve_pending(transfer, state, timestamp_ns)
         else:
             made = _create_plain_or_pending(transfer, state, timestamp_ns)
-    except _Rejected as rejected:
+    except _RejectedError as rejected:
         return rejected.result, None
     state.transfers[made.id] = made
     return R.OK, made
 
 
 def _same_as_existing(transfer: NewTransfer, existing: Transfer) -> bool:
-    """Whether a retried transfer has the body of the stored one (zero fields inherit on post/void)."""
+    """Whether a retry has the stored transfer's body (zero fields inherit on post/void)."""
     if (
         transfer.flags != existing.flags
         or transfer.pending_id != existing.pending_id
@@ -212,9 +208,9 @@ def _same_amount(transfer: NewTransfer, existing: Transfer) -> bool:
 def _check_flags(flags: TransferFlags) -> None:
     post, void = bool(flags & F.POST_PENDING_TRANSFER), bool(flags & F.VOID_PENDING_TRANSFER)
     if post and void:
-        raise _Rejected(R.FLAGS_ARE_MUTUALLY_EXCLUSIVE)
+        raise _RejectedError(R.FLAGS_ARE_MUTUALLY_EXCLUSIVE)
     if (post or void) and flags & (F.PENDING | BALANCING | CLOSING):
-        raise _Rejected(R.FLAGS_ARE_MUTUALLY_EXCLUSIVE)
+        raise _RejectedError(R.FLAGS_ARE_MUTUALLY_EXCLUSIVE)
 
 
 def _create_plain_or_pending(
@@ -224,9 +220,9 @@ def _create_plain_or_pending(
     _check_plain_fields(transfer)
     debit, credit = _load_accounts(transfer, state)
     if debit.flags & AccountFlags.CLOSED:
-        raise _Rejected(R.DEBIT_ACCOUNT_ALREADY_CLOSED)
+        raise _RejectedError(R.DEBIT_ACCOUNT_ALREADY_CLOSED)
     if credit.flags & AccountFlags.CLOSED:
-        raise _Rejected(R.CREDIT_ACCOUNT_ALREADY_CLOSED)
+        raise _RejectedError(R.CREDIT_ACCOUNT_ALREADY_CLOSED)
     amount = _balanced_amount(transfer, debit, credit)
     pending = bool(transfer.flags & F.PENDING)
     expires_at_ns = _expiry_ns(transfer, timestamp_ns) if pending else None
@@ -236,40 +232,42 @@ def _create_plain_or_pending(
     state.accounts[debit.id] = new_debit
     state.accounts[credit.id] = new_credit
     if pending:
-        state.pendings[transfer.id] = PendingState(transfer.id, PendingStatus.PENDING, expires_at_ns)
+        state.pendings[transfer.id] = PendingState(
+            transfer.id, PendingStatus.PENDING, expires_at_ns
+        )
     return _stored(transfer, amount=amount, timestamp_ns=timestamp_ns)
 
 
 def _check_plain_fields(transfer: NewTransfer) -> None:
     if transfer.debit_account_id == 0:
-        raise _Rejected(R.DEBIT_ACCOUNT_ID_MUST_NOT_BE_ZERO)
+        raise _RejectedError(R.DEBIT_ACCOUNT_ID_MUST_NOT_BE_ZERO)
     if transfer.credit_account_id == 0:
-        raise _Rejected(R.CREDIT_ACCOUNT_ID_MUST_NOT_BE_ZERO)
+        raise _RejectedError(R.CREDIT_ACCOUNT_ID_MUST_NOT_BE_ZERO)
     if transfer.debit_account_id == transfer.credit_account_id:
-        raise _Rejected(R.ACCOUNTS_MUST_BE_DIFFERENT)
+        raise _RejectedError(R.ACCOUNTS_MUST_BE_DIFFERENT)
     if transfer.pending_id != 0:
-        raise _Rejected(R.PENDING_ID_MUST_BE_ZERO)
+        raise _RejectedError(R.PENDING_ID_MUST_BE_ZERO)
     if transfer.timeout_s != 0 and not transfer.flags & F.PENDING:
-        raise _Rejected(R.TIMEOUT_RESERVED_FOR_PENDING_TRANSFER)
+        raise _RejectedError(R.TIMEOUT_RESERVED_FOR_PENDING_TRANSFER)
     if transfer.flags & CLOSING and not transfer.flags & F.PENDING:
-        raise _Rejected(R.CLOSING_TRANSFER_MUST_BE_PENDING)
+        raise _RejectedError(R.CLOSING_TRANSFER_MUST_BE_PENDING)
     if transfer.ledger == 0:
-        raise _Rejected(R.LEDGER_MUST_NOT_BE_ZERO)
+        raise _RejectedError(R.LEDGER_MUST_NOT_BE_ZERO)
     if transfer.code == 0:
-        raise _Rejected(R.CODE_MUST_NOT_BE_ZERO)
+        raise _RejectedError(R.CODE_MUST_NOT_BE_ZERO)
 
 
 def _load_accounts(transfer: NewTransfer, state: LedgerState) -> tuple[Account, Account]:
     debit = state.accounts.get(transfer.debit_account_id)
     if debit is None:
-        raise _Rejected(R.DEBIT_ACCOUNT_NOT_FOUND)
+        raise _RejectedError(R.DEBIT_ACCOUNT_NOT_FOUND)
     credit = state.accounts.get(transfer.credit_account_id)
     if credit is None:
-        raise _Rejected(R.CREDIT_ACCOUNT_NOT_FOUND)
+        raise _RejectedError(R.CREDIT_ACCOUNT_NOT_FOUND)
     if debit.ledger != credit.ledger:
-        raise _Rejected(R.ACCOUNTS_MUST_HAVE_THE_SAME_LEDGER)
+        raise _RejectedError(R.ACCOUNTS_MUST_HAVE_THE_SAME_LEDGER)
     if transfer.ledger != debit.ledger:
-        raise _Rejected(R.TRANSFER_MUST_HAVE_THE_SAME_LEDGER_AS_ACCOUNTS)
+        raise _RejectedError(R.TRANSFER_MUST_HAVE_THE_SAME_LEDGER_AS_ACCOUNTS)
     return debit, credit
 
 
@@ -291,17 +289,17 @@ def _expiry_ns(transfer: NewTransfer, timestamp_ns: int) -> int | None:
         return None
     expires_at_ns = timestamp_ns + transfer.timeout_s * NS_PER_S
     if expires_at_ns > TIMESTAMP_MAX_NS:
-        raise _Rejected(R.OVERFLOWS_TIMEOUT)
+        raise _RejectedError(R.OVERFLOWS_TIMEOUT)
     return expires_at_ns
 
 
 def _debit(account: Account, amount: int, *, pending: bool) -> Account:
     if account.debits_pending + account.debits_posted + amount > AMOUNT_MAX:
-        raise _Rejected(R.OVERFLOWS_DEBITS)
+        raise _RejectedError(R.OVERFLOWS_DEBITS)
     if account.flags & AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS and (
         account.debits_pending + account.debits_posted + amount > account.credits_posted
     ):
-        raise _Rejected(R.EXCEEDS_CREDITS)
+        raise _RejectedError(R.EXCEEDS_CREDITS)
     if pending:
         return dataclasses.replace(account, debits_pending=account.debits_pending + amount)
     return dataclasses.replace(account, debits_posted=account.debits_posted + amount)
@@ -309,11 +307,11 @@ def _debit(account: Account, amount: int, *, pending: bool) -> Account:
 
 def _credit(account: Account, amount: int, *, pending: bool) -> Account:
     if account.credits_pending + account.credits_posted + amount > AMOUNT_MAX:
-        raise _Rejected(R.OVERFLOWS_CREDITS)
+        raise _RejectedError(R.OVERFLOWS_CREDITS)
     if account.flags & AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS and (
         account.credits_pending + account.credits_posted + amount > account.debits_posted
     ):
-        raise _Rejected(R.EXCEEDS_DEBITS)
+        raise _RejectedError(R.EXCEEDS_DEBITS)
     if pending:
         return dataclasses.replace(account, credits_pending=account.credits_pending + amount)
     return dataclasses.replace(account, credits_posted=account.credits_posted + amount)
@@ -338,9 +336,9 @@ def _resolve_pending(transfer: NewTransfer, state: LedgerState, timestamp_ns: in
     debit = state.accounts[pending.debit_account_id]
     credit = state.accounts[pending.credit_account_id]
     if posting and debit.flags & AccountFlags.CLOSED:
-        raise _Rejected(R.DEBIT_ACCOUNT_ALREADY_CLOSED)
+        raise _RejectedError(R.DEBIT_ACCOUNT_ALREADY_CLOSED)
     if posting and credit.flags & AccountFlags.CLOSED:
-        raise _Rejected(R.CREDIT_ACCOUNT_ALREADY_CLOSED)
+        raise _RejectedError(R.CREDIT_ACCOUNT_ALREADY_CLOSED)
     posted = amount if posting else 0
     state.accounts[debit.id] = _release_hold(debit, pending, posted, side="debit")
     state.accounts[credit.id] = _release_hold(credit, pending, posted, side="credit")
@@ -364,24 +362,32 @@ def _resolve_pending(transfer: NewTransfer, state: LedgerState, timestamp_ns: in
 
 def _load_pending(transfer: NewTransfer, state: LedgerState) -> Transfer:
     if transfer.pending_id == 0:
-        raise _Rejected(R.PENDING_ID_MUST_NOT_BE_ZERO)
+        raise _RejectedError(R.PENDING_ID_MUST_NOT_BE_ZERO)
     if transfer.pending_id == transfer.id:
-        raise _Rejected(R.PENDING_ID_MUST_BE_DIFFERENT)
+        raise _RejectedError(R.PENDING_ID_MUST_BE_DIFFERENT)
     if transfer.timeout_s != 0:
-        raise _Rejected(R.TIMEOUT_RESERVED_FOR_PENDING_TRANSFER)
+        raise _RejectedError(R.TIMEOUT_RESERVED_FOR_PENDING_TRANSFER)
     pending = state.transfers.get(transfer.pending_id)
     if pending is None:
-        raise _Rejected(R.PENDING_TRANSFER_NOT_FOUND)
+        raise _RejectedError(R.PENDING_TRANSFER_NOT_FOUND)
     if not pending.flags & F.PENDING:
-        raise _Rejected(R.PENDING_TRANSFER_NOT_PENDING)
+        raise _RejectedError(R.PENDING_TRANSFER_NOT_PENDING)
     for submitted, actual, mismatch in (
-        (transfer.debit_account_id, pending.debit_account_id, R.PENDING_TRANSFER_HAS_DIFFERENT_DEBIT_ACCOUNT_ID),
-        (transfer.credit_account_id, pending.credit_account_id, R.PENDING_TRANSFER_HAS_DIFFERENT_CREDIT_ACCOUNT_ID),
+        (
+            transfer.debit_account_id,
+            pending.debit_account_id,
+            R.PENDING_TRANSFER_HAS_DIFFERENT_DEBIT_ACCOUNT_ID,
+        ),
+        (
+            transfer.credit_account_id,
+            pending.credit_account_id,
+            R.PENDING_TRANSFER_HAS_DIFFERENT_CREDIT_ACCOUNT_ID,
+        ),
         (transfer.ledger, pending.ledger, R.PENDING_TRANSFER_HAS_DIFFERENT_LEDGER),
         (transfer.code, pending.code, R.PENDING_TRANSFER_HAS_DIFFERENT_CODE),
     ):
         if submitted not in (0, actual):
-            raise _Rejected(mismatch)
+            raise _RejectedError(mismatch)
     return pending
 
 
@@ -390,22 +396,22 @@ def _resolution_amount(transfer: NewTransfer, pending: Transfer, *, posting: boo
         if transfer.amount == AMOUNT_MAX:
             return pending.amount
         if transfer.amount > pending.amount:
-            raise _Rejected(R.EXCEEDS_PENDING_TRANSFER_AMOUNT)
+            raise _RejectedError(R.EXCEEDS_PENDING_TRANSFER_AMOUNT)
         return transfer.amount
     if transfer.amount not in (0, pending.amount):
-        raise _Rejected(R.PENDING_TRANSFER_HAS_DIFFERENT_AMOUNT)
+        raise _RejectedError(R.PENDING_TRANSFER_HAS_DIFFERENT_AMOUNT)
     return pending.amount
 
 
 def _check_pending_status(pending_state: PendingState, now_ns: int) -> None:
     if pending_state.status is PendingStatus.POSTED:
-        raise _Rejected(R.PENDING_TRANSFER_ALREADY_POSTED)
+        raise _RejectedError(R.PENDING_TRANSFER_ALREADY_POSTED)
     if pending_state.status is PendingStatus.VOIDED:
-        raise _Rejected(R.PENDING_TRANSFER_ALREADY_VOIDED)
+        raise _RejectedError(R.PENDING_TRANSFER_ALREADY_VOIDED)
     if pending_state.status is PendingStatus.EXPIRED:
-        raise _Rejected(R.PENDING_TRANSFER_EXPIRED)
+        raise _RejectedError(R.PENDING_TRANSFER_EXPIRED)
     if pending_state.expires_at_ns is not None and now_ns >= pending_state.expires_at_ns:
-        raise _Rejected(R.PENDING_TRANSFER_EXPIRED)
+        raise _RejectedError(R.PENDING_TRANSFER_EXPIRED)
 
 
 def _release_hold(account: Account, pending: Transfer, posted: int, *, side: str) -> Account:
@@ -477,28 +483,33 @@ def apply_accounts(
 def _account_result(
     new: NewAccount, existing: Mapping[int, Account], ledger_ids: frozenset[int]
 ) -> CreateAccountResult:
-    A = CreateAccountResult
     if new.id == 0:
-        return A.ID_MUST_NOT_BE_ZERO
+        return CreateAccountResult.ID_MUST_NOT_BE_ZERO
     found = existing.get(new.id)
     if found is not None:
-        same = (found.ledger, found.code, found.flags & ~AccountFlags.CLOSED, found.owner_org_id,
-                found.user_data_64, found.user_data_32) == (
-                new.ledger, new.code, new.flags, new.owner_org_id, new.user_data_64,
-                new.user_data_32)
-        return A.EXISTS if same else A.EXISTS_WITH_DIFFERENT_FIELDS
+        same = (
+            found.ledger,
+            found.code,
+            found.flags & ~AccountFlags.CLOSED,
+            found.owner_org_id,
+            found.user_data_64,
+            found.user_data_32,
+        ) == (new.ledger, new.code, new.flags, new.owner_org_id, new.user_data_64, new.user_data_32)
+        if same:
+            return CreateAccountResult.EXISTS
+        return CreateAccountResult.EXISTS_WITH_DIFFERENT_FIELDS
     if new.flags & AccountFlags.CLOSED:
-        return A.RESERVED_FLAG
+        return CreateAccountResult.RESERVED_FLAG
     both = AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS | AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS
     if new.flags & both == both:
-        return A.FLAGS_ARE_MUTUALLY_EXCLUSIVE
+        return CreateAccountResult.FLAGS_ARE_MUTUALLY_EXCLUSIVE
     if new.ledger == 0:
-        return A.LEDGER_MUST_NOT_BE_ZERO
+        return CreateAccountResult.LEDGER_MUST_NOT_BE_ZERO
     if new.code == 0:
-        return A.CODE_MUST_NOT_BE_ZERO
+        return CreateAccountResult.CODE_MUST_NOT_BE_ZERO
     if new.ledger not in ledger_ids:
-        return A.LEDGER_NOT_FOUND
-    return A.OK
+        return CreateAccountResult.LEDGER_NOT_FOUND
+    return CreateAccountResult.OK
 
 
 def _new_account(new: NewAccount, timestamp_ns: int) -> Account:

@@ -90,7 +90,9 @@ class TransferRow(Base):
     __table_args__ = (
         sa.CheckConstraint("id > 0", name="transfer_id_positive"),
         sa.CheckConstraint("amount >= 0", name="transfer_amount_not_negative"),
-        sa.CheckConstraint("debit_account_id <> credit_account_id", name="transfer_accounts_differ"),
+        sa.CheckConstraint(
+            "debit_account_id <> credit_account_id", name="transfer_accounts_differ"
+        ),
     )
 
 

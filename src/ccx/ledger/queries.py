@@ -8,7 +8,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ccx.ledger.chain import GENESIS_HASH
-from ccx.ledger.models import AccountRow, JournalEntryRow, LedgerRow, PendingTransferRow, TransferRow
+from ccx.ledger.models import (
+    AccountRow,
+    JournalEntryRow,
+    LedgerRow,
+    PendingTransferRow,
+    TransferRow,
+)
 from ccx.ledger.types import (
     Account,
     AccountFlags,
@@ -23,7 +29,9 @@ PAGE_SIZE_MAX = 1_000
 
 
 def ledger_from_row(row: LedgerRow) -> Ledger:
-    return Ledger(id=row.id, name=row.name, asset_scale=row.asset_scale, timestamp_ns=row.timestamp_ns)
+    return Ledger(
+        id=row.id, name=row.name, asset_scale=row.asset_scale, timestamp_ns=row.timestamp_ns
+    )
 
 
 def account_from_row(row: AccountRow) -> Account:
@@ -129,11 +137,17 @@ def list_transfers(
     statement = sa.select(TransferRow).where(TransferRow.id > after_id)
     if account_id is not None:
         statement = statement.where(
-            sa.or_(TransferRow.debit_account_id == account_id, TransferRow.credit_account_id == account_id)
+            sa.or_(
+                TransferRow.debit_account_id == account_id,
+                TransferRow.credit_account_id == account_id,
+            )
         )
     if account_ids is not None:
         statement = statement.where(
-            sa.or_(TransferRow.debit_account_id.in_(account_ids), TransferRow.credit_account_id.in_(account_ids))
+            sa.or_(
+                TransferRow.debit_account_id.in_(account_ids),
+                TransferRow.credit_account_id.in_(account_ids),
+            )
         )
     rows = session.scalars(statement.order_by(TransferRow.id).limit(limit))
     return [transfer_from_row(row) for row in rows]
@@ -149,7 +163,8 @@ def chain_head(session: Session) -> tuple[int, bytes]:
     ).first()
     if row is None:
         return 0, GENESIS_HASH
-    assert row.chain_sequence is not None and row.chain_hash is not None
+    assert row.chain_sequence is not None
+    assert row.chain_hash is not None
     return row.chain_sequence, row.chain_hash
 
 

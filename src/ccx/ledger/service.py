@@ -8,7 +8,7 @@ back the changed counters, the new transfers and their journal entries.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -55,6 +55,9 @@ _IN_CHUNK = 4_000
 SEAL_BATCH_MAX = 10_000
 EXPIRE_BATCH_MAX = 1_000
 _SEAL_LOCK_KEY = 7243000002
+_ACCOUNTS = cast(sa.Table, AccountRow.__table__)
+_PENDING_TRANSFERS = cast(sa.Table, PendingTransferRow.__table__)
+_JOURNAL = cast(sa.Table, JournalEntryRow.__table__)
 CLOSE_SWEEP = "ledger.close.sweep"
 CLOSE_FREEZE = "ledger.close.freeze"
 
@@ -65,7 +68,9 @@ def _chunks(ids: Iterable[int]) -> Iterator[list[int]]:
         yield ordered[start : start + _IN_CHUNK]
 
 
-def create_ledger(session: Session, *, ledger_id: int, name: str, asset_scale: int, clock: Clock) -> Ledger:
+def create_ledger(
+    session: Session, *, ledger_id: int, name: str, asset_scale: int, clock: Clock
+) -> Ledger:
     """Create a ledger (idempotent: the same id and fields again returns the existing one)."""
     existing = session.get(LedgerRow, ledger_id)
     if existing is not None:
@@ -81,12 +86,16 @@ def create_ledger(session: Session, *, ledger_id: int, name: str, asset_scale: i
     return ledger_from_row(row)
 
 
-def create_accounts(session: Session, accounts: Sequence[NewAccount], clock: Clock) -> list[AccountOutcome]:
+def create_accounts(
+    session: Session, accounts: Sequence[NewAccount], clock: Clock
+) -> list[AccountOutcome]:
     """Create accounts; returns one outcome per account, in order."""
     _check_batch_size(len(accounts))
     existing = _lock_accounts(session, (account.id for account in accounts))
     ledger_ids = frozenset(
-        session.scalars(sa.select(LedgerRow.id).where(LedgerRow.id.in_({a.ledger for a in accounts})))
+        session.scalars(
+            sa.select(LedgerRow.id).where(LedgerRow.id.in_({a.ledger for a in accounts}))
+        )
     )
     outcomes, created = core.apply_accounts(accounts, existing, ledger_ids, clock.now_ns())
     if created:
@@ -94,7 +103,9 @@ def create_accounts(session: Session, accounts: Sequence[NewAccount], clock: Clo
     return outcomes
 
 
-def create_transfers(session: Session, transfers: Sequence[NewTransfer], clock: Clock) -> list[TransferOutcome]:
+def create_transfers(
+    session: Session, transfers: Sequence[NewTransfer], clock: Clock
+) -> list[TransferOutcome]:
     """Create up to BATCH_SIZE_MAX transfers in the caller's transaction; one outcome each."""
     _check_batch_size(len(transfers))
     if not transfers:
@@ -130,14 +141,19 @@ def _load_state(session: Session, transfers: Sequence[NewTransfer]) -> core.Ledg
 
 
 def _hold_accounts(holds: Iterable[Transfer]) -> set[int]:
-    return {account for hold in holds for account in (hold.debit_account_id, hold.credit_account_id)}
+    return {
+        account for hold in holds for account in (hold.debit_account_id, hold.credit_account_id)
+    }
 
 
 def _lock_accounts(session: Session, ids: Iterable[int]) -> dict[int, Account]:
     accounts: dict[int, Account] = {}
     for chunk in _chunks(ids):
         statement = (
-            sa.select(AccountRow).where(AccountRow.id.in_(chunk)).order_by(AccountRow.id).with_for_update()
+            sa.select(AccountRow)
+            .where(AccountRow.id.in_(chunk))
+            .order_by(AccountRow.id)
+            .with_for_update()
         )
         for row in session.scalars(statement):
             accounts[row.id] = account_from_row(row)
@@ -147,7 +163,9 @@ def _lock_accounts(session: Session, ids: Iterable[int]) -> dict[int, Account]:
 def _transfers_by_id(session: Session, ids: Iterable[int]) -> dict[int, Transfer]:
     found: dict[int, Transfer] = {}
     for chunk in _chunks(ids):
-        for row in session.execute(sa.select(TransferRow.__table__).where(TransferRow.id.in_(chunk))):
+        for row in session.execute(
+            sa.select(TransferRow.__table__).where(TransferRow.id.in_(chunk))
+        ):
             found[row.id] = transfer_from_row(row)
     return found
 
@@ -162,14 +180,18 @@ def _lock_pending_states(session: Session, ids: Iterable[int]) -> dict[int, Pend
             .with_for_update()
         )
         for row in session.execute(statement):
-            states[row.transfer_id] = PendingState(row.transfer_id, PendingStatus(row.status), row.expires_at_ns)
+            states[row.transfer_id] = PendingState(
+                row.transfer_id, PendingStatus(row.status), row.expires_at_ns
+            )
     return states
 
 
 def _failed_by_id(session: Session, ids: Iterable[int]) -> dict[int, CreateTransferResult]:
     failed: dict[int, CreateTransferResult] = {}
     for chunk in _chunks(ids):
-        statement = sa.select(FailedTransferRow.id, FailedTransferRow.result).where(FailedTransferRow.id.in_(chunk))
+        statement = sa.select(FailedTransferRow.id, FailedTransferRow.result).where(
+            FailedTransferRow.id.in_(chunk)
+        )
         for row in session.execute(statement):
             failed[row.id] = CreateTransferResult(row.result)
     return failed
@@ -181,7 +203,11 @@ def _write_effects(session: Session, effects: core.BatchEffects, now_ns: int) ->
         session.execute(
             sa.insert(JournalEntryRow),
             [
-                {"kind": chain.EntryKind.TRANSFER, "transfer_id": t.id, "timestamp_ns": t.timestamp_ns}
+                {
+                    "kind": chain.EntryKind.TRANSFER,
+                    "transfer_id": t.id,
+                    "timestamp_ns": t.timestamp_ns,
+                }
                 for t in effects.created
             ],
         )
@@ -190,7 +216,10 @@ def _write_effects(session: Session, effects: core.BatchEffects, now_ns: int) ->
     if effects.failed_new:
         session.execute(
             sa.insert(FailedTransferRow),
-            [{"id": i, "result": r.value, "timestamp_ns": now_ns} for i, r in effects.failed_new.items()],
+            [
+                {"id": i, "result": r.value, "timestamp_ns": now_ns}
+                for i, r in effects.failed_new.items()
+            ],
         )
 
 
@@ -208,7 +237,7 @@ def _update_accounts(session: Session, accounts: Iterable[Account]) -> None:
     ]
     if not rows:
         return
-    table = AccountRow.__table__
+    table = _ACCOUNTS
     statement = (
         sa.update(table)
         .where(table.c.id == sa.bindparam("b_id"))
@@ -225,7 +254,9 @@ def _update_accounts(session: Session, accounts: Iterable[Account]) -> None:
 
 def _write_pending_states(session: Session, effects: core.BatchEffects) -> None:
     created_pending = {t.id for t in effects.created if t.flags & TransferFlags.PENDING}
-    inserts = [_pending_values(s) for i, s in effects.pendings_changed.items() if i in created_pending]
+    inserts = [
+        _pending_values(s) for i, s in effects.pendings_changed.items() if i in created_pending
+    ]
     updates = [
         {"b_id": s.transfer_id, "b_status": s.status.value}
         for i, s in effects.pendings_changed.items()
@@ -238,15 +269,21 @@ def _write_pending_states(session: Session, effects: core.BatchEffects) -> None:
 
 
 def _update_pending_status(session: Session, updates: list[dict[str, Any]]) -> None:
-    table = PendingTransferRow.__table__
+    table = _PENDING_TRANSFERS
     statement = (
-        sa.update(table).where(table.c.transfer_id == sa.bindparam("b_id")).values(status=sa.bindparam("b_status"))
+        sa.update(table)
+        .where(table.c.transfer_id == sa.bindparam("b_id"))
+        .values(status=sa.bindparam("b_status"))
     )
     session.connection().execute(statement, updates)
 
 
 def _pending_values(state: PendingState) -> dict[str, Any]:
-    return {"transfer_id": state.transfer_id, "status": state.status.value, "expires_at_ns": state.expires_at_ns}
+    return {
+        "transfer_id": state.transfer_id,
+        "status": state.status.value,
+        "expires_at_ns": state.expires_at_ns,
+    }
 
 
 def _account_values(account: Account) -> dict[str, Any]:
@@ -283,7 +320,9 @@ def _transfer_values(transfer: Transfer) -> dict[str, Any]:
     }
 
 
-def expire_pending_transfers(session: Session, clock: Clock, *, limit: int = EXPIRE_BATCH_MAX) -> int:
+def expire_pending_transfers(
+    session: Session, clock: Clock, *, limit: int = EXPIRE_BATCH_MAX
+) -> int:
     """Return the amounts of timed-out holds, in expiry order; returns how many expired."""
     assert 0 < limit <= EXPIRE_BATCH_MAX
     now_ns = clock.now_ns()
@@ -313,16 +352,25 @@ def expire_pending_transfers(session: Session, clock: Clock, *, limit: int = EXP
 
 
 def _record_expiries(
-    session: Session, expired: list[int], accounts: dict[int, Account], holds: dict[int, Transfer], now_ns: int
+    session: Session,
+    expired: list[int],
+    accounts: dict[int, Account],
+    holds: dict[int, Transfer],
+    now_ns: int,
 ) -> None:
     if not expired:
         return
     touched = {a for i in expired for a in (holds[i].debit_account_id, holds[i].credit_account_id)}
     _update_accounts(session, (accounts[a] for a in touched))
-    _update_pending_status(session, [{"b_id": i, "b_status": PendingStatus.EXPIRED.value} for i in expired])
+    _update_pending_status(
+        session, [{"b_id": i, "b_status": PendingStatus.EXPIRED.value} for i in expired]
+    )
     session.execute(
         sa.insert(JournalEntryRow),
-        [{"kind": chain.EntryKind.EXPIRY, "transfer_id": i, "timestamp_ns": now_ns} for i in expired],
+        [
+            {"kind": chain.EntryKind.EXPIRY, "transfer_id": i, "timestamp_ns": now_ns}
+            for i in expired
+        ],
     )
 
 
@@ -340,14 +388,21 @@ def seal_journal(session: Session, *, limit: int = SEAL_BATCH_MAX, wait: bool = 
             return 0
     sequence, previous = chain_head(session)
     entries = session.execute(
-        sa.select(JournalEntryRow.entry_id, JournalEntryRow.kind, JournalEntryRow.transfer_id, JournalEntryRow.timestamp_ns)
+        sa.select(
+            JournalEntryRow.entry_id,
+            JournalEntryRow.kind,
+            JournalEntryRow.transfer_id,
+            JournalEntryRow.timestamp_ns,
+        )
         .where(JournalEntryRow.chain_sequence.is_(None))
         .order_by(JournalEntryRow.timestamp_ns, JournalEntryRow.entry_id)
         .limit(limit)
     ).all()
     if not entries:
         return 0
-    transfers = _transfers_by_id(session, (e.transfer_id for e in entries if e.kind == chain.EntryKind.TRANSFER))
+    transfers = _transfers_by_id(
+        session, (e.transfer_id for e in entries if e.kind == chain.EntryKind.TRANSFER)
+    )
     updates: list[dict[str, Any]] = []
     for entry in entries:
         sequence += 1
@@ -359,7 +414,7 @@ def seal_journal(session: Session, *, limit: int = SEAL_BATCH_MAX, wait: bool = 
         )
         previous = chain.entry_hash(previous, sequence, kind, encoding)
         updates.append({"b_entry": entry.entry_id, "b_sequence": sequence, "b_hash": previous})
-    table = JournalEntryRow.__table__
+    table = _JOURNAL
     session.connection().execute(
         sa.update(table)
         .where(table.c.entry_id == sa.bindparam("b_entry"))
@@ -376,15 +431,23 @@ def record_checkpoint(session: Session, clock: Clock) -> Checkpoint:
     sequence, head = chain_head(session)
     root = chain.merkle_root(sealed_hashes(session))
     if sequence > 0 and session.get(CheckpointRow, sequence) is None:
-        session.add(CheckpointRow(sequence=sequence, head_hash=head, merkle_root=root, timestamp_ns=clock.now_ns()))
+        session.add(
+            CheckpointRow(
+                sequence=sequence, head_hash=head, merkle_root=root, timestamp_ns=clock.now_ns()
+            )
+        )
         session.flush()
     unsealed = session.scalar(
-        sa.select(sa.func.count()).select_from(JournalEntryRow).where(JournalEntryRow.chain_sequence.is_(None))
+        sa.select(sa.func.count())
+        .select_from(JournalEntryRow)
+        .where(JournalEntryRow.chain_sequence.is_(None))
     )
     return Checkpoint(sequence, head.hex(), root.hex(), int(unsealed or 0))
 
 
-def close_account(session: Session, *, account_id: int, sweep_to_account_id: int, clock: Clock) -> list[TransferOutcome]:
+def close_account(
+    session: Session, *, account_id: int, sweep_to_account_id: int, clock: Clock
+) -> list[TransferOutcome]:
     """Sweep an account's whole available balance to another account, then close it.
 
     A linked chain: a `balancing_debit` of up to AMOUNT_MAX, then a pending `closing_debit` of
@@ -394,12 +457,24 @@ def close_account(session: Session, *, account_id: int, sweep_to_account_id: int
     account = session.get(AccountRow, account_id)
     if account is None:
         raise NotFoundError(f"account {account_id} not found")
-    common = {"debit_account_id": account_id, "credit_account_id": sweep_to_account_id,
-              "ledger": account.ledger, "code": account.code}
+    common = {
+        "debit_account_id": account_id,
+        "credit_account_id": sweep_to_account_id,
+        "ledger": account.ledger,
+        "code": account.code,
+    }
     chain_events = [
-        NewTransfer(id=derived_id(CLOSE_SWEEP, account_id), amount=AMOUNT_MAX,
-                    flags=TransferFlags.LINKED | TransferFlags.BALANCING_DEBIT, **common),
-        NewTransfer(id=derived_id(CLOSE_FREEZE, account_id), amount=0,
-                    flags=TransferFlags.PENDING | TransferFlags.CLOSING_DEBIT, **common),
+        NewTransfer(
+            id=derived_id(CLOSE_SWEEP, account_id),
+            amount=AMOUNT_MAX,
+            flags=TransferFlags.LINKED | TransferFlags.BALANCING_DEBIT,
+            **common,
+        ),
+        NewTransfer(
+            id=derived_id(CLOSE_FREEZE, account_id),
+            amount=0,
+            flags=TransferFlags.PENDING | TransferFlags.CLOSING_DEBIT,
+            **common,
+        ),
     ]
     return create_transfers(session, chain_events, clock)

@@ -1,0 +1,1 @@
+"""HTTP routes. Each handler validates, makes one service or query call, and maps the answer."""

@@ -1,0 +1,32 @@
+"""`ccx`: the command line. Each command parses, calls one service or query, and renders."""
+
+from __future__ import annotations
+
+import typer
+
+from ccx.cli import db as db_commands
+from ccx.cli import keys as key_commands
+from ccx.cli import ledger as ledger_commands
+from ccx.cli import serve as serve_commands
+from ccx.cli.context import CliContext, load_settings
+
+app = typer.Typer(
+    name="ccx",
+    help="The Compute Credit Exchange: compute credits for a national AI computing centre.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_commands.app, name="db")
+app.add_typer(key_commands.app, name="keys")
+app.add_typer(ledger_commands.app, name="ledger")
+serve_commands.register(app)
+
+
+@app.callback()
+def _root(ctx: typer.Context) -> None:
+    """Settings come from CCX_* environment variables (CCX_DATABASE_URL, ...)."""
+    ctx.obj = CliContext(settings=load_settings())
+
+
+def main() -> None:
+    app()
