@@ -44,9 +44,8 @@ def _print_json(value: Any) -> None:
 
 
 def _flag_names(flags: AccountFlags | TransferFlags) -> str:
-    return (
-        ",".join(sorted((flag.name or "").lower() for flag in type(flags) if flag and flag in flags)) or "-"
-    )
+    names = sorted((flag.name or "").lower() for flag in type(flags) if flag and flag in flags)
+    return ",".join(names) or "-"
 
 
 @app.command("create")

@@ -24,5 +24,5 @@ def serve(
     from ccx.api.app import create_app
 
     context = context_of(ctx)
-    app = create_app(context.settings, database=context.database, clock=context.clock)
+    app = create_app(context.settings, clock=context.clock)  # its own pool (CCX_DATABASE_POOL_SIZE)
     uvicorn.run(app, host=host, port=port, log_level="info")

@@ -368,7 +368,12 @@ def _record_expiries(
     session.execute(
         sa.insert(JournalEntryRow),
         [
-            {"kind": chain.EntryKind.EXPIRY, "transfer_id": i, "timestamp_ns": now_ns}
+            # After its hold even if the clock stepped back: the journal stays in causal order.
+            {
+                "kind": chain.EntryKind.EXPIRY,
+                "transfer_id": i,
+                "timestamp_ns": max(now_ns, holds[i].timestamp_ns + 1),
+            }
             for i in expired
         ],
     )
