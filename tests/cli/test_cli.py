@@ -377,3 +377,51 @@ def test_keys_create_list_revoke(ccx: CliRunner) -> None:
     key_id = token.split("_")[1]
     assert "revoked" in run(ccx, "keys", "revoke", key_id)
     assert "no API key" in run(ccx, "keys", "revoke", "nope", code=1)
+
+
+def test_reopened_account_closes_again_under_the_next_number(ccx: CliRunner) -> None:
+    from ccx.ids import derived_id
+    from ccx.ledger.service import CLOSE_FREEZE
+
+    setup_ledger(ccx)
+    run(
+        ccx,
+        "ledger",
+        "transfer",
+        "--id",
+        "10",
+        "--debit",
+        "1",
+        "--credit",
+        "2",
+        "--amount",
+        "500",
+        "--ledger",
+        "1",
+        "--code",
+        "1",
+    )
+    run(ccx, "ledger", "account", "close", "2", "--sweep-to", "3")
+    run(ccx, "ledger", "transfer", "--id", "11", "--void", str(derived_id(CLOSE_FREEZE, 2, 1)))
+    assert "closed" not in run(ccx, "ledger", "account", "show", "2", "--json")
+    run(
+        ccx,
+        "ledger",
+        "transfer",
+        "--id",
+        "12",
+        "--debit",
+        "1",
+        "--credit",
+        "2",
+        "--amount",
+        "70",
+        "--ledger",
+        "1",
+        "--code",
+        "1",
+    )
+    run(ccx, "ledger", "account", "close", "2", "--sweep-to", "3", "--closing-number", "2")
+    assert "closed" in run(ccx, "ledger", "account", "show", "2", "--json")
+    assert balances(ccx, 3)["credits_posted"] == 570
+    run(ccx, "ledger", "verify")

@@ -181,13 +181,20 @@ def close_account(
     ctx: typer.Context,
     account_id: int = typer.Argument(..., min=1, max=ID_MAX),
     sweep_to: int = typer.Option(..., min=1, max=ID_MAX, help="Account that receives the balance."),
+    closing_number: int = typer.Option(
+        1, min=1, max=1_000_000, help="1 for the first closing; after a reopen, the next number."
+    ),
 ) -> None:
     """Sweep the account's available balance to another account, then close it."""
     context = context_of(ctx)
     try:
         outcomes = context.database.run_write(
             lambda session: service.close_account(
-                session, account_id=account_id, sweep_to_account_id=sweep_to, clock=context.clock
+                session,
+                account_id=account_id,
+                sweep_to_account_id=sweep_to,
+                clock=context.clock,
+                closing_number=closing_number,
             )
         )
     except LedgerError as error:

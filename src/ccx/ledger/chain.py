@@ -55,15 +55,18 @@ def entry_hash(previous: bytes, sequence: int, kind: EntryKind, encoding: bytes)
 
 
 def merkle_root(leaves: Sequence[bytes]) -> bytes:
-    """Root of a binary Merkle tree over the entry hashes (an odd node is paired with itself)."""
+    """Root of a binary Merkle tree over the entry hashes.
+
+    Leaves and inner nodes are hashed with different prefixes, and an odd last node moves up a
+    level unchanged (never paired with itself, so [a, b, c] and [a, b, c, c] differ).
+    """
     if not leaves:
         return GENESIS_HASH
     level = [hashlib.sha256(b"\x00" + leaf).digest() for leaf in leaves]
     while len(level) > 1:
-        if len(level) % 2:
-            level.append(level[-1])
-        level = [
+        paired = [
             hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest()
-            for i in range(0, len(level), 2)
+            for i in range(0, len(level) - 1, 2)
         ]
+        level = paired + level[len(paired) * 2 :]
     return level[0]

@@ -143,6 +143,8 @@ def _record_failure(
     failed_index, result = failure
     for index in events:
         own = result if index == failed_index else R.LINKED_EVENT_FAILED
+        if index == len(batch) - 1 and batch[index].flags & F.LINKED:
+            own = R.LINKED_EVENT_CHAIN_OPEN  # even when an earlier event broke the chain
         effects.outcomes.append(TransferOutcome(index, batch[index].id, own))
     if result in TRANSIENT_FAILURES:
         failed_id = batch[failed_index].id
@@ -158,7 +160,7 @@ def _apply_one(
         return R.ID_MUST_NOT_BE_ZERO, None
     existing = state.transfers.get(transfer.id)
     if existing is not None:
-        same = _same_as_existing(transfer, existing)
+        same = _same_as_existing(transfer, existing, state.transfers)
         return (R.EXISTS if same else R.EXISTS_WITH_DIFFERENT_FIELDS), None
     if transfer.id in state.failed:
         return R.ID_ALREADY_FAILED, None
@@ -173,7 +175,9 @@ def _apply_one(
     return R.OK, made
 
 
-def _same_as_existing(transfer: NewTransfer, existing: Transfer) -> bool:
+def _same_as_existing(
+    transfer: NewTransfer, existing: Transfer, transfers: Mapping[int, Transfer]
+) -> bool:
     """Whether a retry has the stored transfer's body (zero fields inherit on post/void)."""
     if (
         transfer.flags != existing.flags
@@ -192,12 +196,15 @@ def _same_as_existing(transfer: NewTransfer, existing: Transfer) -> bool:
     ):
         if submitted != stored and not (inherits and submitted == 0):
             return False
-    return _same_amount(transfer, existing)
+    return _same_amount(transfer, existing, transfers)
 
 
-def _same_amount(transfer: NewTransfer, existing: Transfer) -> bool:
+def _same_amount(
+    transfer: NewTransfer, existing: Transfer, transfers: Mapping[int, Transfer]
+) -> bool:
     if transfer.flags & F.POST_PENDING_TRANSFER and transfer.amount == AMOUNT_MAX:
-        return True
+        # "Post the whole hold" matches only a post that did post the whole hold.
+        return existing.amount == transfers[existing.pending_id].amount
     if transfer.flags & F.VOID_PENDING_TRANSFER and transfer.amount == 0:
         return True
     if transfer.flags & BALANCING:
@@ -225,6 +232,8 @@ def _create_plain_or_pending(
         raise _RejectedError(R.CREDIT_ACCOUNT_ALREADY_CLOSED)
     amount = _balanced_amount(transfer, debit, credit)
     pending = bool(transfer.flags & F.PENDING)
+    # Precedence: overflow of either account, then of the timeout, then the account limits.
+    _check_overflows(debit, credit, amount)
     expires_at_ns = _expiry_ns(transfer, timestamp_ns) if pending else None
     new_debit = _debit(debit, amount, pending=pending)
     new_credit = _credit(credit, amount, pending=pending)
@@ -293,9 +302,14 @@ def _expiry_ns(transfer: NewTransfer, timestamp_ns: int) -> int | None:
     return expires_at_ns
 
 
-def _debit(account: Account, amount: int, *, pending: bool) -> Account:
-    if account.debits_pending + account.debits_posted + amount > AMOUNT_MAX:
+def _check_overflows(debit: Account, credit: Account, amount: int) -> None:
+    if debit.debits_pending + debit.debits_posted + amount > AMOUNT_MAX:
         raise _RejectedError(R.OVERFLOWS_DEBITS)
+    if credit.credits_pending + credit.credits_posted + amount > AMOUNT_MAX:
+        raise _RejectedError(R.OVERFLOWS_CREDITS)
+
+
+def _debit(account: Account, amount: int, *, pending: bool) -> Account:
     if account.flags & AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS and (
         account.debits_pending + account.debits_posted + amount > account.credits_posted
     ):
@@ -306,8 +320,6 @@ def _debit(account: Account, amount: int, *, pending: bool) -> Account:
 
 
 def _credit(account: Account, amount: int, *, pending: bool) -> Account:
-    if account.credits_pending + account.credits_posted + amount > AMOUNT_MAX:
-        raise _RejectedError(R.OVERFLOWS_CREDITS)
     if account.flags & AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS and (
         account.credits_pending + account.credits_posted + amount > account.debits_posted
     ):
@@ -356,7 +368,8 @@ def _resolve_pending(transfer: NewTransfer, state: LedgerState, timestamp_ns: in
         timeout_s=0,
         user_data_64=transfer.user_data_64,
         user_data_32=transfer.user_data_32,
-        timestamp_ns=timestamp_ns,
+        # After its hold even if the clock stepped back: the journal stays in causal order.
+        timestamp_ns=max(timestamp_ns, pending.timestamp_ns + 1),
     )
 
 

@@ -451,14 +451,20 @@ def record_checkpoint(session: Session, clock: Clock) -> Checkpoint:
 
 
 def close_account(
-    session: Session, *, account_id: int, sweep_to_account_id: int, clock: Clock
+    session: Session,
+    *,
+    account_id: int,
+    sweep_to_account_id: int,
+    clock: Clock,
+    closing_number: int = 1,
 ) -> list[TransferOutcome]:
     """Sweep an account's whole available balance to another account, then close it.
 
     A linked chain: a `balancing_debit` of up to AMOUNT_MAX, then a pending `closing_debit` of
-    zero (voiding that hold reopens the account). Ids derive from the account, so a retry
-    answers `exists`.
+    zero (voiding that hold reopens the account). Ids derive from the account and the closing
+    number, so a retry answers `exists`; closing again after a reopen takes the next number.
     """
+    assert closing_number >= 1
     account = session.get(AccountRow, account_id)
     if account is None:
         raise NotFoundError(f"account {account_id} not found")
@@ -470,13 +476,13 @@ def close_account(
     }
     chain_events = [
         NewTransfer(
-            id=derived_id(CLOSE_SWEEP, account_id),
+            id=derived_id(CLOSE_SWEEP, account_id, closing_number),
             amount=AMOUNT_MAX,
             flags=TransferFlags.LINKED | TransferFlags.BALANCING_DEBIT,
             **common,
         ),
         NewTransfer(
-            id=derived_id(CLOSE_FREEZE, account_id),
+            id=derived_id(CLOSE_FREEZE, account_id, closing_number),
             amount=0,
             flags=TransferFlags.PENDING | TransferFlags.CLOSING_DEBIT,
             **common,
