@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from alembic import context
 
-import ccx.auth.models
-import ccx.ledger.models  # noqa: F401  (registers the tables on Base.metadata)
 from ccx.db import Base
 
 target_metadata = Base.metadata
