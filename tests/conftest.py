@@ -1,7 +1,8 @@
 """Shared fixtures: every database test runs on SQLite and on PostgreSQL.
 
 PostgreSQL is reached over a real connection at ``CCX_TEST_POSTGRES_URL`` (default: the local
-server as user postgres, database ``ccx_test``, created when missing). ``CCX_TEST_BACKENDS``
+server as user postgres); each test process creates its own database, named after the URL's
+with the process id appended, and drops it at the end. ``CCX_TEST_BACKENDS``
 narrows the backends (``sqlite``, ``postgresql``, or both, comma-separated; default both).
 """
 
@@ -28,29 +29,34 @@ BACKENDS = [
 ]
 
 
-def _worker_url() -> str:
-    """One database per xdist worker."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+def _run_url() -> str:
+    """A database of this test process's own, so parallel runs never share one."""
     url = sa.make_url(POSTGRES_URL)
-    return url.set(
-        database=f"{url.database}_{worker}" if worker else url.database
-    ).render_as_string(hide_password=False)
+    return url.set(database=f"{url.database}_{os.getpid()}").render_as_string(hide_password=False)
 
 
-def _recreate_postgres_database(url: str) -> None:
-    target = sa.make_url(url)
-    admin = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+def _admin_engine(url: str) -> sa.Engine:
+    return sa.create_engine(sa.make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+
+
+def _drop_postgres_database(url: str) -> None:
+    admin = _admin_engine(url)
     with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
-        connection.exec_driver_sql(f'CREATE DATABASE "{target.database}"')
+        name = sa.make_url(url).database
+        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.dispose()
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> str:
-    url = _worker_url()
-    _recreate_postgres_database(url)
-    return url
+def postgres_url() -> Iterator[str]:
+    url = _run_url()
+    _drop_postgres_database(url)
+    admin = _admin_engine(url)
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE DATABASE "{sa.make_url(url).database}"')
+    admin.dispose()
+    yield url
+    _drop_postgres_database(url)
 
 
 @pytest.fixture(scope="session")
