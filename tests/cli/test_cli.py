@@ -48,6 +48,40 @@ def setup_ledger(ccx: CliRunner) -> None:
     run(ccx, "ledger", "account", "create", "--id", "3", "--ledger", "1", "--code", "3")
 
 
+def transfer(ccx: CliRunner, *args: str, code: int = 0) -> str:
+    return run(ccx, "ledger", "transfer", *args, code=code)
+
+
+def move(
+    ccx: CliRunner,
+    transfer_id: int,
+    debit: int,
+    credit: int,
+    amount: int,
+    *extra: str,
+    kind: int = 1,
+    code: int = 0,
+) -> str:
+    """`ccx ledger transfer` on ledger 1 with transfer code `kind`."""
+    return transfer(
+        ccx,
+        "--id",
+        str(transfer_id),
+        "--debit",
+        str(debit),
+        "--credit",
+        str(credit),
+        "--amount",
+        str(amount),
+        "--ledger",
+        "1",
+        "--code",
+        str(kind),
+        *extra,
+        code=code,
+    )
+
+
 def balances(ccx: CliRunner, account_id: int) -> dict[str, int]:
     shown = json.loads(run(ccx, "ledger", "account", "show", str(account_id), "--json"))
     return {k: v for k, v in shown.items() if k.startswith(("balance", "debits", "credits"))}
@@ -55,41 +89,8 @@ def balances(ccx: CliRunner, account_id: int) -> dict[str, int]:
 
 def test_grant_hold_partial_post_and_verify(ccx: CliRunner) -> None:
     setup_ledger(ccx)
-    run(
-        ccx,
-        "ledger",
-        "transfer",
-        "--id",
-        "10",
-        "--debit",
-        "1",
-        "--credit",
-        "2",
-        "--amount",
-        "5000000",
-        "--ledger",
-        "1",
-        "--code",
-        "1",
-    )
-    run(
-        ccx,
-        "ledger",
-        "transfer",
-        "--id",
-        "11",
-        "--debit",
-        "2",
-        "--credit",
-        "3",
-        "--amount",
-        "2000000",
-        "--ledger",
-        "1",
-        "--code",
-        "2",
-        "--pending",
-    )
+    move(ccx, 10, 1, 2, 5000000)
+    move(ccx, 11, 2, 3, 2000000, "--pending", kind=2)
     held = balances(ccx, 2)
     assert held["balance_available"] == 3_000_000
     assert held["debits_pending"] == 2_000_000
@@ -140,10 +141,8 @@ def test_retry_with_same_id_is_harmless(ccx: CliRunner) -> None:
 
 def test_refusals_exit_1_and_change_nothing(ccx: CliRunner) -> None:
     setup_ledger(ccx)
-    out = run(
+    out = transfer(
         ccx,
-        "ledger",
-        "transfer",
         "--id",
         "20",
         "--debit",
@@ -159,10 +158,8 @@ def test_refusals_exit_1_and_change_nothing(ccx: CliRunner) -> None:
         code=1,
     )
     assert "exceeds_credits" in out
-    out = run(
+    out = transfer(
         ccx,
-        "ledger",
-        "transfer",
         "--id",
         "21",
         "--debit",
@@ -178,10 +175,8 @@ def test_refusals_exit_1_and_change_nothing(ccx: CliRunner) -> None:
         code=1,
     )
     assert "debit_account_not_found" in out
-    assert "id_already_failed" in run(
+    assert "id_already_failed" in transfer(
         ccx,
-        "ledger",
-        "transfer",
         "--id",
         "20",
         "--debit",
@@ -233,40 +228,8 @@ def test_unusable_database_url_is_a_clear_error(monkeypatch: pytest.MonkeyPatch)
 
 def test_verify_names_a_tampered_transfer(ccx: CliRunner, database: Database) -> None:
     setup_ledger(ccx)
-    run(
-        ccx,
-        "ledger",
-        "transfer",
-        "--id",
-        "10",
-        "--debit",
-        "1",
-        "--credit",
-        "2",
-        "--amount",
-        "500",
-        "--ledger",
-        "1",
-        "--code",
-        "1",
-    )
-    run(
-        ccx,
-        "ledger",
-        "transfer",
-        "--id",
-        "11",
-        "--debit",
-        "1",
-        "--credit",
-        "3",
-        "--amount",
-        "800",
-        "--ledger",
-        "1",
-        "--code",
-        "1",
-    )
+    move(ccx, 10, 1, 2, 500)
+    move(ccx, 11, 1, 3, 800)
     run(ccx, "ledger", "seal")
     run(ccx, "ledger", "verify")
     with database.engine.begin() as connection:
@@ -278,43 +241,8 @@ def test_verify_names_a_tampered_transfer(ccx: CliRunner, database: Database) ->
 
 def test_expired_hold_returns_its_credits(ccx: CliRunner) -> None:
     setup_ledger(ccx)
-    run(
-        ccx,
-        "ledger",
-        "transfer",
-        "--id",
-        "10",
-        "--debit",
-        "1",
-        "--credit",
-        "2",
-        "--amount",
-        "500",
-        "--ledger",
-        "1",
-        "--code",
-        "1",
-    )
-    run(
-        ccx,
-        "ledger",
-        "transfer",
-        "--id",
-        "11",
-        "--debit",
-        "2",
-        "--credit",
-        "3",
-        "--amount",
-        "400",
-        "--ledger",
-        "1",
-        "--code",
-        "2",
-        "--pending",
-        "--timeout-s",
-        "1",
-    )
+    move(ccx, 10, 1, 2, 500)
+    move(ccx, 11, 2, 3, 400, "--pending", "--timeout-s", "1", kind=2)
     assert "0 hold(s) expired" in run(ccx, "ledger", "expire")
     time.sleep(1.05)
     assert "pending_transfer_expired" in run(
@@ -327,30 +255,12 @@ def test_expired_hold_returns_its_credits(ccx: CliRunner) -> None:
 
 def test_close_account_sweeps_then_refuses(ccx: CliRunner) -> None:
     setup_ledger(ccx)
-    run(
-        ccx,
-        "ledger",
-        "transfer",
-        "--id",
-        "10",
-        "--debit",
-        "1",
-        "--credit",
-        "2",
-        "--amount",
-        "500",
-        "--ledger",
-        "1",
-        "--code",
-        "1",
-    )
+    move(ccx, 10, 1, 2, 500)
     run(ccx, "ledger", "account", "close", "2", "--sweep-to", "3")
     run(ccx, "ledger", "account", "close", "2", "--sweep-to", "3")  # a retry changes nothing
     assert balances(ccx, 3)["credits_posted"] == 500
-    assert "debit_account_already_closed" in run(
+    assert "debit_account_already_closed" in transfer(
         ccx,
-        "ledger",
-        "transfer",
         "--id",
         "11",
         "--debit",
@@ -384,43 +294,11 @@ def test_reopened_account_closes_again_under_the_next_number(ccx: CliRunner) -> 
     from ccx.ledger.service import CLOSE_FREEZE
 
     setup_ledger(ccx)
-    run(
-        ccx,
-        "ledger",
-        "transfer",
-        "--id",
-        "10",
-        "--debit",
-        "1",
-        "--credit",
-        "2",
-        "--amount",
-        "500",
-        "--ledger",
-        "1",
-        "--code",
-        "1",
-    )
+    move(ccx, 10, 1, 2, 500)
     run(ccx, "ledger", "account", "close", "2", "--sweep-to", "3")
     run(ccx, "ledger", "transfer", "--id", "11", "--void", str(derived_id(CLOSE_FREEZE, 2, 1)))
     assert "closed" not in run(ccx, "ledger", "account", "show", "2", "--json")
-    run(
-        ccx,
-        "ledger",
-        "transfer",
-        "--id",
-        "12",
-        "--debit",
-        "1",
-        "--credit",
-        "2",
-        "--amount",
-        "70",
-        "--ledger",
-        "1",
-        "--code",
-        "1",
-    )
+    move(ccx, 12, 1, 2, 70)
     run(ccx, "ledger", "account", "close", "2", "--sweep-to", "3", "--closing-number", "2")
     assert "closed" in run(ccx, "ledger", "account", "show", "2", "--json")
     assert balances(ccx, 3)["credits_posted"] == 570

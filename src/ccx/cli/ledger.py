@@ -43,6 +43,16 @@ def _print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, default=str))
 
 
+def _show_fields(values: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        _print_json(values)
+        return
+    table = Table("field", "value", show_header=False)
+    for key, value in values.items():
+        table.add_row(key, str(value))
+    out.print(table)
+
+
 def _flag_names(flags: AccountFlags | TransferFlags) -> str:
     names = sorted((flag.name or "").lower() for flag in type(flags) if flag and flag in flags)
     return ",".join(names) or "-"
@@ -140,13 +150,7 @@ def show_account(
     if account is None:
         fail(f"account {account_id} not found", code=EXIT_REJECTED)
     values = _account_dict(account)
-    if as_json:
-        _print_json(values)
-        return
-    table = Table("field", "value", show_header=False)
-    for key, value in values.items():
-        table.add_row(key, str(value))
-    out.print(table)
+    _show_fields(values, as_json=as_json)
 
 
 @account_app.command("list")
@@ -321,13 +325,7 @@ def lookup_transfer(
     values = asdict(found) | {"flags": _flag_names(found.flags)}
     if state is not None:
         values |= {"hold_status": state.status.value, "hold_expires_at_ns": state.expires_at_ns}
-    if as_json:
-        _print_json(values)
-        return
-    table = Table("field", "value", show_header=False)
-    for key, value in values.items():
-        table.add_row(key, str(value))
-    out.print(table)
+    _show_fields(values, as_json=as_json)
 
 
 @app.command("transfers")
