@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from multiprocessing.context import SpawnContext, SpawnProcess
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -55,13 +56,16 @@ LEDGER_ID = 1
 ACCOUNT_CODE = 1
 TRANSFER_CODE = 1
 AMOUNT_MAX_DRAWN = 1_000_000
-DURABILITY_SETTINGS = (
+SERVER_SETTINGS = (
     "fsync",
     "synchronous_commit",
     "wal_sync_method",
     "full_page_writes",
     "commit_delay",
+    "shared_buffers",
+    "autovacuum",
 )
+BUSY_FRACTION = 0.10
 READY_TIMEOUT_S = 120.0
 RESULT_GRACE_S = 120.0
 START_DELAY_S = 0.2
@@ -98,6 +102,14 @@ class WorkerSpec:
     batch_size: int
     seconds: float
     seed: int
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    sealed: int
+    seal_s: float
+    verify_s: float
+    report: VerifyReport
 
 
 @dataclass
@@ -167,20 +179,20 @@ def recreate_database(admin_url: str, name: str) -> str:
     return database_url(admin_url, name)
 
 
-def checkpoint(admin_url: str) -> None:
-    """Flush dirty pages so that no phase pays for the previous one's writes."""
-    engine = _admin_engine(admin_url)
+def run_autocommit(url: str, statement: str) -> None:
+    """One statement outside a transaction (CHECKPOINT, VACUUM, ANALYZE)."""
+    engine = _admin_engine(url)
     with engine.connect() as connection:
-        connection.exec_driver_sql("CHECKPOINT")
+        connection.exec_driver_sql(statement)
     engine.dispose()
 
 
 def server_facts(url: str) -> dict[str, str]:
-    """The server version and the durability settings a new session on `url` gets."""
+    """The server version and the (durability) settings a new session on `url` gets."""
     engine = sa.create_engine(parse_database_url(url))
     with engine.connect() as connection:
         facts = {"server_version": str(connection.exec_driver_sql("SHOW server_version").scalar())}
-        for name in DURABILITY_SETTINGS:
+        for name in SERVER_SETTINGS:
             facts[name] = str(connection.exec_driver_sql(f"SHOW {name}").scalar())
     engine.dispose()
     return facts
@@ -258,19 +270,18 @@ def setup_ledger(url: str, accounts: int, clock: Clock) -> None:
     database.dispose()
 
 
-def seal_and_verify(url: str) -> tuple[int, VerifyReport]:
-    """Seal the whole journal, then replay and check it; returns (entries sealed, report)."""
+def seal_and_verify(url: str) -> CheckResult:
+    """Seal the whole journal, then replay and check all of it."""
     database = open_database(url, pool_size=1)
-    sealed = 0
-    while True:
-        count = database.run_write(lambda session: service.seal_journal(session, wait=True))
-        if count == 0:
-            break
+    began, sealed = time.monotonic(), 0
+    while count := database.run_write(lambda session: service.seal_journal(session, wait=True)):
         sealed += count
+    sealed_at = time.monotonic()
+    run_autocommit(url, "ANALYZE")  # with autovacuum off, verify's anti-join plans badly
     with database.read() as session:
         report = verify_ledger(session)
     database.dispose()
-    return sealed, report
+    return CheckResult(sealed, sealed_at - began, time.monotonic() - sealed_at, report)
 
 
 # --- ledger clients ----------------------------------------------------------------------------
@@ -427,6 +438,7 @@ def prepare(options: Options) -> tuple[str, str]:
     pgbench_init(pgbench_url, options.scale)
     print(f"creating {options.accounts} ledger accounts ...", flush=True)
     setup_ledger(ledger_url, options.accounts, SystemClock())
+    run_autocommit(ledger_url, "VACUUM ANALYZE")  # as pgbench -i does for its tables
     pgbench_facts, ledger_facts = server_facts(pgbench_url), server_facts(ledger_url)
     print_facts("pgbench database", pgbench_facts)
     print_facts("ledger database ", ledger_facts)
@@ -437,7 +449,8 @@ def prepare(options: Options) -> tuple[str, str]:
 
 def run_phase(options: Options, name: str, url: str, batch_size: int) -> PhaseResult:
     """One timed phase after a checkpoint; batch_size 0 means pgbench."""
-    checkpoint(options.admin_url)
+    run_autocommit(options.admin_url, "CHECKPOINT")  # no phase pays for the last one's writes
+    warn_if_busy()
     print(f"running {name}: {options.clients} clients, {options.seconds:g} s ...", flush=True)
     if batch_size == 0:
         phase = pgbench_run(url, options.clients, options.seconds)
@@ -447,24 +460,52 @@ def run_phase(options: Options, name: str, url: str, batch_size: int) -> PhaseRe
     return phase
 
 
+def cpu_busy(sample_s: float = 1.0) -> float | None:
+    """Fraction of all CPUs busy over `sample_s` (Linux /proc/stat); None elsewhere."""
+
+    def times() -> tuple[int, int]:
+        fields = [int(value) for value in Path("/proc/stat").read_text().split()[1:9]]
+        return sum(fields), fields[3] + fields[4]  # total, idle + iowait
+
+    try:
+        total_before, idle_before = times()
+        time.sleep(sample_s)
+        total_after, idle_after = times()
+    except OSError:
+        return None
+    total = total_after - total_before
+    return 1.0 - (idle_after - idle_before) / total if total else None
+
+
+def warn_if_busy() -> None:
+    """Other work on the machine takes CPU from the phase about to run: say so."""
+    busy = cpu_busy()
+    if busy is not None and busy > BUSY_FRACTION:
+        print(f"  WARNING: {busy:.0%} of the CPUs busy before the phase (other processes)")
+
+
+def print_check(check: CheckResult) -> None:
+    report = check.report
+    verdict = "ok" if report.ok else "PROBLEMS: " + "; ".join(report.problems[:5])
+    print(
+        f"check (untimed): {verdict}; sealed {check.sealed} entries in {check.seal_s:.1f} s, "
+        f"verified {report.entries_checked} entries and {report.accounts_checked} accounts "
+        f"in {check.verify_s:.1f} s"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_options(argv)
+    print(f"machine: {os.cpu_count()} CPUs (a local server shares them with the clients)")
     pgbench_url, ledger_url = prepare(options)
     pgbench = run_phase(options, "pgbench tpcb-like", pgbench_url, 0)
     single = run_phase(options, "ledger single", ledger_url, 1)
     batch = run_phase(options, f"ledger batch={options.batch_size}", ledger_url, options.batch_size)
-    began = time.monotonic()
-    sealed, report = seal_and_verify(ledger_url)
-    verdict = "ok" if report.ok else "PROBLEMS: " + "; ".join(report.problems[:5])
-    elapsed = time.monotonic() - began
-    print(
-        f"verify (untimed, {elapsed:.1f} s): {verdict} ({sealed} entries sealed, "
-        f"{report.entries_checked} checked, {report.accounts_checked} accounts)"
-    )
-    print(f"machine: {os.cpu_count()} CPUs shared by the server and the clients")
+    check = seal_and_verify(ledger_url)
+    print_check(check)
     print_table([pgbench, single, batch])
     print(ratio_line(pgbench, single, batch))
-    return 0 if report.ok and single.failed == 0 and batch.failed == 0 else 1
+    return 0 if check.report.ok and single.failed == 0 and batch.failed == 0 else 1
 
 
 if __name__ == "__main__":
