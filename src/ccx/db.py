@@ -34,6 +34,7 @@ T = TypeVar("T")
 # the identical request; ids make that safe. Never more than this many attempts.
 WRITE_ATTEMPTS_MAX = 5
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+POOL_RECYCLE_S = 1_800
 
 
 class Base(DeclarativeBase):
@@ -90,6 +91,8 @@ def _sqlite_engine(url: URL, *, read_only: bool) -> Engine:
 
 
 def _is_retryable(error: DBAPIError) -> bool:
+    if error.connection_invalidated:
+        return True  # the server or network dropped the connection before the commit
     if isinstance(error, IntegrityError):
         return True  # a concurrent request inserted the same id first: the re-run answers `exists`
     if isinstance(error, OperationalError):
@@ -110,8 +113,10 @@ class Database:
             self.engine = _sqlite_engine(self.url, read_only=False)
             self._read_engine = _sqlite_engine(self.url, read_only=True)
         else:
+            # No pre-ping (a round trip per transaction): a dropped connection fails its
+            # transaction, which `run_write` re-runs on a fresh one.
             self.engine = sa.create_engine(
-                self.url, pool_size=pool_size, max_overflow=0, pool_pre_ping=True
+                self.url, pool_size=pool_size, max_overflow=0, pool_recycle=POOL_RECYCLE_S
             )
             self._read_engine = self.engine
         self._writer = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)

@@ -71,7 +71,10 @@ def apply_transfers(batch: Sequence[NewTransfer], state: LedgerState, now_ns: in
     index = 0
     while index < len(batch):
         end = _chain_end(batch, index)
-        _apply_chain(batch, range(index, end + 1), state, now_ns, effects)
+        if end == index and not batch[index].flags & F.LINKED:
+            _apply_unlinked(batch, index, state, now_ns, effects)
+        else:
+            _apply_chain(batch, range(index, end + 1), state, now_ns, effects)
         index = end + 1
     assert len(effects.outcomes) == len(batch)
     return effects
@@ -122,6 +125,26 @@ def _apply_chain(
         )
         return
     _record_failure(batch, events, failure, state, effects)
+
+
+def _apply_unlinked(
+    batch: Sequence[NewTransfer], index: int, state: LedgerState, now_ns: int, effects: BatchEffects
+) -> None:
+    """One event outside any chain: no overlay needed, as `_apply_one` only writes on success."""
+    transfer = batch[index]
+    result, made = _apply_one(transfer, state, now_ns + index)
+    if result not in (R.OK, R.EXISTS):
+        _record_failure(batch, range(index, index + 1), (index, result), state, effects)
+        return
+    effects.outcomes.append(TransferOutcome(index, transfer.id, result))
+    if made is None:
+        return
+    effects.created.append(made)
+    for account_id in (made.debit_account_id, made.credit_account_id):
+        effects.accounts_changed[account_id] = state.accounts[account_id]
+    hold_id = made.pending_id or made.id
+    if hold_id in state.pendings:
+        effects.pendings_changed[hold_id] = state.pendings[hold_id]
 
 
 def _merge(overlay: LedgerState, state: LedgerState, effects: BatchEffects) -> None:

@@ -34,7 +34,8 @@ def ledger_from_row(row: LedgerRow) -> Ledger:
     )
 
 
-def account_from_row(row: AccountRow) -> Account:
+def account_from_row(row: Any) -> Account:
+    """From an `accounts` row (ORM or Core)."""
     return Account(
         id=row.id,
         ledger=row.ledger,

@@ -8,7 +8,7 @@ back the changed counters, the new transfers and their journal entries.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -20,11 +20,9 @@ from ccx.ledger.errors import BatchTooLargeError, LedgerConflictError, NotFoundE
 from ccx.ledger.models import (
     AccountRow,
     CheckpointRow,
-    FailedTransferRow,
     JournalEntryRow,
     LedgerRow,
     PendingTransferRow,
-    TransferRow,
 )
 from ccx.ledger.queries import (
     account_from_row,
@@ -49,15 +47,22 @@ from ccx.ledger.types import (
     TransferFlags,
     TransferOutcome,
 )
+from ccx.ledger.writes import (
+    ACCOUNTS,
+    FAILED_TRANSFERS,
+    JOURNAL,
+    PENDING_TRANSFERS,
+    TRANSFERS,
+    update_accounts,
+    update_pending_status,
+    write_effects,
+)
 
 # Bound on ids per IN (...) list: SQLite allows 32,766 variables, PostgreSQL 65,535.
 _IN_CHUNK = 4_000
 SEAL_BATCH_MAX = 10_000
 EXPIRE_BATCH_MAX = 1_000
 _SEAL_LOCK_KEY = 7243000002
-_ACCOUNTS = cast(sa.Table, AccountRow.__table__)
-_PENDING_TRANSFERS = cast(sa.Table, PendingTransferRow.__table__)
-_JOURNAL = cast(sa.Table, JournalEntryRow.__table__)
 CLOSE_SWEEP = "ledger.close.sweep"
 CLOSE_FREEZE = "ledger.close.freeze"
 
@@ -112,7 +117,7 @@ def create_transfers(
         return []
     state = _load_state(session, transfers)
     effects = core.apply_transfers(transfers, state, clock.now_ns())
-    _write_effects(session, effects, clock.now_ns())
+    write_effects(session.connection(), effects, clock.now_ns())
     return effects.outcomes
 
 
@@ -129,14 +134,14 @@ def _load_state(session: Session, transfers: Sequence[NewTransfer]) -> core.Ledg
     account_ids |= _hold_accounts(holds.values())
     accounts = _lock_accounts(session, account_ids - {0})
     # Read after the locks so that a concurrent batch's committed changes are seen.
-    existing = _transfers_by_id(session, ids)
+    existing, failed = _existing_and_failed(session, ids)
     missing = _hold_accounts(t for i, t in existing.items() if i in referenced) - accounts.keys()
     accounts |= _lock_accounts(session, missing)  # a retried hold whose body changed: rare
     return core.LedgerState(
         accounts=accounts,
         transfers={**holds, **existing},
         pendings=_lock_pending_states(session, referenced),
-        failed=_failed_by_id(session, ids),
+        failed=failed,
     )
 
 
@@ -146,143 +151,61 @@ def _hold_accounts(holds: Iterable[Transfer]) -> set[int]:
     }
 
 
-def _lock_accounts(session: Session, ids: Iterable[int]) -> dict[int, Account]:
-    accounts: dict[int, Account] = {}
+_IDS: sa.BindParameter[list[int]] = sa.bindparam("ids", expanding=True)
+_LOCK_ACCOUNTS = (
+    sa.select(ACCOUNTS).where(ACCOUNTS.c.id.in_(_IDS)).order_by(ACCOUNTS.c.id).with_for_update()
+)
+_TRANSFERS_BY_ID = sa.select(TRANSFERS).where(TRANSFERS.c.id.in_(_IDS))
+_LOCK_PENDING_STATES = (
+    sa.select(PENDING_TRANSFERS)
+    .where(PENDING_TRANSFERS.c.transfer_id.in_(_IDS))
+    .order_by(PENDING_TRANSFERS.c.transfer_id)
+    .with_for_update()
+)
+# Transfers and remembered failures with the given ids, in one query.
+_EXISTING_OR_FAILED = sa.union_all(
+    sa.select(*TRANSFERS.c, sa.cast(sa.null(), sa.String(64)).label("result")).where(
+        TRANSFERS.c.id.in_(_IDS)
+    ),
+    sa.select(
+        FAILED_TRANSFERS.c.id,
+        *(sa.cast(sa.null(), c.type).label(c.name) for c in TRANSFERS.c if c.name != "id"),
+        FAILED_TRANSFERS.c.result,
+    ).where(FAILED_TRANSFERS.c.id.in_(_IDS)),
+)
+
+
+def _rows(session: Session, statement: sa.Executable, ids: Iterable[int]) -> Iterator[sa.Row[Any]]:
+    connection = session.connection()
     for chunk in _chunks(ids):
-        statement = (
-            sa.select(AccountRow)
-            .where(AccountRow.id.in_(chunk))
-            .order_by(AccountRow.id)
-            .with_for_update()
-        )
-        for row in session.scalars(statement):
-            accounts[row.id] = account_from_row(row)
-    return accounts
+        yield from connection.execute(statement, {"ids": chunk})
+
+
+def _lock_accounts(session: Session, ids: Iterable[int]) -> dict[int, Account]:
+    return {row.id: account_from_row(row) for row in _rows(session, _LOCK_ACCOUNTS, ids)}
 
 
 def _transfers_by_id(session: Session, ids: Iterable[int]) -> dict[int, Transfer]:
-    found: dict[int, Transfer] = {}
-    for chunk in _chunks(ids):
-        for row in session.execute(
-            sa.select(TransferRow.__table__).where(TransferRow.id.in_(chunk))
-        ):
-            found[row.id] = transfer_from_row(row)
-    return found
+    return {row.id: transfer_from_row(row) for row in _rows(session, _TRANSFERS_BY_ID, ids)}
+
+
+def _existing_and_failed(
+    session: Session, ids: Iterable[int]
+) -> tuple[dict[int, Transfer], dict[int, CreateTransferResult]]:
+    existing: dict[int, Transfer] = {}
+    failed: dict[int, CreateTransferResult] = {}
+    for row in _rows(session, _EXISTING_OR_FAILED, ids):
+        if row.result is None:
+            existing[row.id] = transfer_from_row(row)
+        else:
+            failed[row.id] = CreateTransferResult(row.result)
+    return existing, failed
 
 
 def _lock_pending_states(session: Session, ids: Iterable[int]) -> dict[int, PendingState]:
-    states: dict[int, PendingState] = {}
-    for chunk in _chunks(ids):
-        statement = (
-            sa.select(PendingTransferRow.__table__)
-            .where(PendingTransferRow.transfer_id.in_(chunk))
-            .order_by(PendingTransferRow.transfer_id)
-            .with_for_update()
-        )
-        for row in session.execute(statement):
-            states[row.transfer_id] = PendingState(
-                row.transfer_id, PendingStatus(row.status), row.expires_at_ns
-            )
-    return states
-
-
-def _failed_by_id(session: Session, ids: Iterable[int]) -> dict[int, CreateTransferResult]:
-    failed: dict[int, CreateTransferResult] = {}
-    for chunk in _chunks(ids):
-        statement = sa.select(FailedTransferRow.id, FailedTransferRow.result).where(
-            FailedTransferRow.id.in_(chunk)
-        )
-        for row in session.execute(statement):
-            failed[row.id] = CreateTransferResult(row.result)
-    return failed
-
-
-def _write_effects(session: Session, effects: core.BatchEffects, now_ns: int) -> None:
-    if effects.created:
-        session.execute(sa.insert(TransferRow), [_transfer_values(t) for t in effects.created])
-        session.execute(
-            sa.insert(JournalEntryRow),
-            [
-                {
-                    "kind": chain.EntryKind.TRANSFER,
-                    "transfer_id": t.id,
-                    "timestamp_ns": t.timestamp_ns,
-                }
-                for t in effects.created
-            ],
-        )
-    _update_accounts(session, effects.accounts_changed.values())
-    _write_pending_states(session, effects)
-    if effects.failed_new:
-        session.execute(
-            sa.insert(FailedTransferRow),
-            [
-                {"id": i, "result": r.value, "timestamp_ns": now_ns}
-                for i, r in effects.failed_new.items()
-            ],
-        )
-
-
-def _update_accounts(session: Session, accounts: Iterable[Account]) -> None:
-    rows = [
-        {
-            "b_id": a.id,
-            "b_flags": int(a.flags),
-            "b_debits_pending": a.debits_pending,
-            "b_debits_posted": a.debits_posted,
-            "b_credits_pending": a.credits_pending,
-            "b_credits_posted": a.credits_posted,
-        }
-        for a in sorted(accounts, key=lambda account: account.id)
-    ]
-    if not rows:
-        return
-    table = _ACCOUNTS
-    statement = (
-        sa.update(table)
-        .where(table.c.id == sa.bindparam("b_id"))
-        .values(
-            flags=sa.bindparam("b_flags"),
-            debits_pending=sa.bindparam("b_debits_pending"),
-            debits_posted=sa.bindparam("b_debits_posted"),
-            credits_pending=sa.bindparam("b_credits_pending"),
-            credits_posted=sa.bindparam("b_credits_posted"),
-        )
-    )
-    session.connection().execute(statement, rows)
-
-
-def _write_pending_states(session: Session, effects: core.BatchEffects) -> None:
-    created_pending = {t.id for t in effects.created if t.flags & TransferFlags.PENDING}
-    inserts = [
-        _pending_values(s) for i, s in effects.pendings_changed.items() if i in created_pending
-    ]
-    updates = [
-        {"b_id": s.transfer_id, "b_status": s.status.value}
-        for i, s in effects.pendings_changed.items()
-        if i not in created_pending
-    ]
-    if inserts:
-        session.execute(sa.insert(PendingTransferRow), inserts)
-    if updates:
-        _update_pending_status(session, updates)
-
-
-def _update_pending_status(session: Session, updates: list[dict[str, Any]]) -> None:
-    table = _PENDING_TRANSFERS
-    statement = (
-        sa.update(table)
-        .where(table.c.transfer_id == sa.bindparam("b_id"))
-        .values(status=sa.bindparam("b_status"))
-    )
-    session.connection().execute(statement, updates)
-
-
-def _pending_values(state: PendingState) -> dict[str, Any]:
     return {
-        "transfer_id": state.transfer_id,
-        "status": state.status.value,
-        "expires_at_ns": state.expires_at_ns,
+        row.transfer_id: PendingState(row.transfer_id, PendingStatus(row.status), row.expires_at_ns)
+        for row in _rows(session, _LOCK_PENDING_STATES, ids)
     }
 
 
@@ -300,23 +223,6 @@ def _account_values(account: Account) -> dict[str, Any]:
         "credits_pending": account.credits_pending,
         "credits_posted": account.credits_posted,
         "timestamp_ns": account.timestamp_ns,
-    }
-
-
-def _transfer_values(transfer: Transfer) -> dict[str, Any]:
-    return {
-        "id": transfer.id,
-        "debit_account_id": transfer.debit_account_id,
-        "credit_account_id": transfer.credit_account_id,
-        "amount": transfer.amount,
-        "ledger": transfer.ledger,
-        "code": transfer.code,
-        "flags": int(transfer.flags),
-        "pending_id": transfer.pending_id,
-        "timeout_s": transfer.timeout_s,
-        "user_data_64": transfer.user_data_64,
-        "user_data_32": transfer.user_data_32,
-        "timestamp_ns": transfer.timestamp_ns,
     }
 
 
@@ -361,10 +267,8 @@ def _record_expiries(
     if not expired:
         return
     touched = {a for i in expired for a in (holds[i].debit_account_id, holds[i].credit_account_id)}
-    _update_accounts(session, (accounts[a] for a in touched))
-    _update_pending_status(
-        session, [{"b_id": i, "b_status": PendingStatus.EXPIRED.value} for i in expired]
-    )
+    update_accounts(session.connection(), (accounts[a] for a in touched))
+    update_pending_status(session.connection(), [(i, PendingStatus.EXPIRED.value) for i in expired])
     session.execute(
         sa.insert(JournalEntryRow),
         [
@@ -419,7 +323,7 @@ def seal_journal(session: Session, *, limit: int = SEAL_BATCH_MAX, wait: bool = 
         )
         previous = chain.entry_hash(previous, sequence, kind, encoding)
         updates.append({"b_entry": entry.entry_id, "b_sequence": sequence, "b_hash": previous})
-    table = _JOURNAL
+    table = JOURNAL
     session.connection().execute(
         sa.update(table)
         .where(table.c.entry_id == sa.bindparam("b_entry"))
