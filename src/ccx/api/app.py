@@ -18,7 +18,15 @@ from ccx.api.deps import ApiContext
 from ccx.api.errors import exception_handlers
 from ccx.api.metrics import ApiMetrics, MetricsMiddleware
 from ccx.api.pulse import Pulse
-from ccx.api.routers import API_PREFIX, accounts, health, integrity, ledgers, transfers
+from ccx.api.routers import (
+    API_PREFIX,
+    accounts,
+    health,
+    integrity,
+    ledgers,
+    registry,
+    transfers,
+)
 from ccx.clock import Clock, SystemClock
 from ccx.config import Settings
 from ccx.db import Database, open_database
@@ -59,7 +67,7 @@ def create_app(
     )
     app.state.context = context
     app.add_middleware(MetricsMiddleware, metrics=context.metrics)
-    for routes in (health, ledgers, accounts, transfers, integrity):
+    for routes in (health, ledgers, accounts, transfers, integrity, registry):
         app.include_router(routes.router)
     return app
 

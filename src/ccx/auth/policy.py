@@ -39,3 +39,56 @@ def can_read_owned(principal: Principal, owner_org_id: int | None) -> bool:
 def can_read_ledger_integrity(principal: Principal) -> bool:
     """Checkpoints and verification."""
     return can_read_everything(principal)
+
+
+def can_manage_registry(principal: Principal) -> bool:
+    """Register organisations and people, import them, decide on certification."""
+    return principal.role is Role.ADMIN
+
+
+def can_apply_for_certification(principal: Principal, integrator_id: int) -> bool:
+    """The administrator, or the integrator itself."""
+    if can_manage_registry(principal):
+        return True
+    return principal.role is Role.INTEGRATOR and principal.org_id == integrator_id
+
+
+def can_read_certification(principal: Principal, integrator_id: int) -> bool:
+    """Read-all roles, firms (they choose whom to mandate), and the integrator itself."""
+    if can_read_everything(principal) or principal.role is Role.FIRM:
+        return True
+    return principal.org_id == integrator_id
+
+
+def can_manage_programmes(principal: Principal) -> bool:
+    """Create programmes, decide audits (and claw back), run the lot expiry sweep."""
+    return principal.role is Role.ADMIN
+
+
+def can_apply_for_grant(principal: Principal, firm_id: int) -> bool:
+    """A firm applies for itself only."""
+    return principal.role is Role.FIRM and principal.org_id == firm_id
+
+
+def can_grant_mandate(principal: Principal, firm_id: int) -> bool:
+    """A firm gives mandates over its own credits only."""
+    return principal.role is Role.FIRM and principal.org_id == firm_id
+
+
+def can_revoke_mandate(principal: Principal, firm_id: int) -> bool:
+    """The firm that gave the mandate, or the administrator."""
+    if principal.role is Role.ADMIN:
+        return True
+    return can_grant_mandate(principal, firm_id)
+
+
+def can_read_mandate(principal: Principal, firm_id: int, integrator_id: int) -> bool:
+    """Read-all roles, the firm that gave it and the integrator it names."""
+    if can_read_everything(principal):
+        return True
+    return principal.org_id is not None and principal.org_id in (firm_id, integrator_id)
+
+
+def can_redeem_service_fee(principal: Principal, integrator_id: int) -> bool:
+    """Only the integrator named in the mandate."""
+    return principal.role is Role.INTEGRATOR and principal.org_id == integrator_id

@@ -50,6 +50,14 @@ class CertificationStatus(enum.StrEnum):
     REVOKED = "revoked"
 
 
+class SizeClass(enum.StrEnum):
+    """Firm size for grant rules: micro (소상공인), small (소기업), medium (중기업)."""
+
+    MICRO = "micro"
+    SMALL = "small"
+    MEDIUM = "medium"
+
+
 class PersonRole(enum.StrEnum):
     STAFF = "staff"
     OFFICER = "officer"  # director or representative: counts for conflicts of interest
@@ -66,6 +74,11 @@ class Shareholder:
     holder_brn: str | None = None
     holder_total_assets_krw: int | None = None
     is_largest: bool = False
+
+    @property
+    def share_percent(self) -> str:
+        """The share written as a percentage, e.g. "30.00 %"."""
+        return f"{self.share_bp // 100}.{self.share_bp % 100:02d} %"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,8 +146,19 @@ class Certification:
 
 
 @dataclass(frozen=True, slots=True)
+class CertificationEvent:
+    """One change of an integrator's certification, with the reason or action behind it."""
+
+    integrator_id: int
+    status: CertificationStatus
+    certified_until: date | None
+    reason: str
+    timestamp_ns: int
+
+
+@dataclass(frozen=True, slots=True)
 class EligibilityDecision:
-    """The outcome of a rule check: a decision and every reason behind it."""
+    """The outcome of a rule check: a decision and every reason against it (none if eligible)."""
 
     eligible: bool
     reasons: tuple[str, ...]
