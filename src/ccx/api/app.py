@@ -24,6 +24,7 @@ from ccx.api.routers import (
     health,
     integrity,
     ledgers,
+    programmes,
     registry,
     transfers,
 )
@@ -67,7 +68,7 @@ def create_app(
     )
     app.state.context = context
     app.add_middleware(MetricsMiddleware, metrics=context.metrics)
-    for routes in (health, ledgers, accounts, transfers, integrity, registry):
+    for routes in (health, ledgers, accounts, transfers, integrity, registry, programmes):
         app.include_router(routes.router)
     return app
 

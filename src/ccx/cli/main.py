@@ -7,6 +7,7 @@ import typer
 from ccx.cli import db as db_commands
 from ccx.cli import keys as key_commands
 from ccx.cli import ledger as ledger_commands
+from ccx.cli import programmes as programme_commands
 from ccx.cli import registry as registry_commands
 from ccx.cli import serve as serve_commands
 from ccx.cli.context import CliContext, load_settings
@@ -20,6 +21,8 @@ app = typer.Typer(
 app.add_typer(db_commands.app, name="db")
 app.add_typer(key_commands.app, name="keys")
 app.add_typer(ledger_commands.app, name="ledger")
+app.add_typer(programme_commands.app, name="programmes")
+app.add_typer(programme_commands.mandates_app, name="mandates")
 app.add_typer(registry_commands.app, name="registry")
 serve_commands.register(app)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import ccx.programs.models  # noqa: F401 - registers the programme tables on Base.metadata
 from ccx.db import Base
 
 target_metadata = Base.metadata

@@ -189,11 +189,6 @@ def _plain(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
-def _plain_address(address: str) -> str:
-    """Only letters and digits, case ignored: '서울 강남구 테헤란로 1' = '서울강남구테헤란로1'."""
-    return "".join(char for char in address.casefold() if char.isalnum())
-
-
 def _same_holder(one: Shareholder, other: Shareholder) -> bool:
     if one.holder_brn and other.holder_brn:
         return one.holder_brn == other.holder_brn
@@ -251,7 +246,6 @@ def conflict_of_interest_reasons(
         return ["firm and integrator are the same organisation"]
     reasons = _shareholding_reasons(firm, integrator)
     reasons += _officer_reasons(session, firm.id, integrator.id)
-    address = _plain_address(firm.address)
-    if address and address == _plain_address(integrator.address):
+    if firm.address_key and firm.address_key == integrator.address_key:
         reasons.append(f"same address {firm.address!r}")
     return reasons

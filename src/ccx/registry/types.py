@@ -122,6 +122,12 @@ class Organisation:
     def in_capital_region(self) -> bool:
         return self.region in CAPITAL_REGION
 
+    @property
+    def address_key(self) -> str:
+        """The address by its letters and digits only, case ignored ('' when none), so that
+        '서울 강남구 테헤란로 1' and '서울강남구테헤란로1' compare equal."""
+        return "".join(char for char in self.address.casefold() if char.isalnum())
+
 
 @dataclass(frozen=True, slots=True)
 class Person:

@@ -1,0 +1,106 @@
+"""Concurrent applications and spends on PostgreSQL: budgets, caps and keys hold under races.
+
+SQLite serialises every writer, so these races only exist on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from ccx.clock import SimulatedClock
+from ccx.db import Database, Dialect
+from ccx.programs import (
+    Decision,
+    NewApplication,
+    RefusedError,
+    Spend,
+    mandates,
+    queries,
+    service,
+)
+from tests.integration.test_ledger_concurrency import race
+from tests.programs_factories import (
+    CREDIT,
+    PROGRAMME_ID,
+    apply,
+    assert_ledger_ok,
+    certified_integrator,
+    grant_mandate,
+    make_programme,
+    register,
+)
+
+pytestmark = pytest.mark.postgres_only
+
+
+@pytest.fixture
+def pg(backend: str, request: pytest.FixtureRequest) -> Database:
+    if backend != Dialect.POSTGRESQL:
+        pytest.skip("concurrent writers race only on PostgreSQL")
+    database: Database = request.getfixturevalue("database")
+    return database
+
+
+def application(pg: Database, clock: SimulatedClock, firm_id: int, key: str) -> Decision:
+    new = NewApplication(PROGRAMME_ID, firm_id, key)
+    return pg.run_write(lambda s: service.apply_for_grant(s, new, clock)).decision
+
+
+def test_racing_applications_never_exceed_the_budget(pg: Database, clock: SimulatedClock) -> None:
+    make_programme(pg, clock, budget_micro=500 * CREDIT)
+    firms = [register(pg, clock, n) for n in range(1, 13)]
+    decisions = race(len(firms), lambda i: application(pg, clock, firms[i].id, "k"))
+    assert Counter(decisions) == {Decision.APPROVED: 5, Decision.REFUSED: 7}
+    with pg.read() as session:
+        report = queries.programme_report(session, PROGRAMME_ID)
+    assert report is not None
+    assert (report.granted_micro, report.pool_available_micro) == (500 * CREDIT, 0)
+    assert_ledger_ok(pg)
+
+
+def test_racing_applications_of_one_firm_keep_its_cap_and_its_keys(
+    pg: Database, clock: SimulatedClock
+) -> None:
+    make_programme(pg, clock, firm_cap_micro=200 * CREDIT)
+    firm = register(pg, clock, 1)
+    keys = [f"k{n % 6}" for n in range(16)]  # six distinct keys, each sent several times
+    decisions = race(len(keys), lambda i: application(pg, clock, firm.id, keys[i]))
+    with pg.read() as session:
+        recorded = queries.list_applications(session, limit=100, firm_id=firm.id)
+    assert len(recorded) == 6
+    assert sum(a.decision is Decision.APPROVED for a in recorded) == 2
+    assert Decision.APPROVED in decisions
+    assert_ledger_ok(pg)
+
+
+def test_racing_spends_keep_the_mandate_cap(pg: Database, clock: SimulatedClock) -> None:
+    make_programme(pg, clock)
+    firm = register(pg, clock, 1)
+    apply(pg, clock, firm.id)
+    integrator = certified_integrator(pg, clock, 2)
+    mandate = grant_mandate(pg, clock, firm.id, integrator.id, cap_micro=50 * CREDIT)
+
+    def spend(index: int) -> Spend | RefusedError:
+        try:
+            return pg.run_write(
+                lambda s: mandates.spend_under_mandate(
+                    s,
+                    mandate_id=mandate.id,
+                    amount_micro=10 * CREDIT,
+                    purpose="race",
+                    transfer_key=f"s{index}",
+                    clock=clock,
+                )
+            )
+        except RefusedError as error:
+            return error
+
+    results = race(12, spend)
+    assert sum(isinstance(result, Spend) for result in results) == 5
+    with pg.read() as session:
+        shown = queries.get_mandate(session, mandate.id)
+    assert shown is not None
+    assert shown.drawn_micro == 50 * CREDIT
+    assert_ledger_ok(pg)
