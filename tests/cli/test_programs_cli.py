@@ -6,12 +6,9 @@ The command runs on the system clock, so programme dates are set around today; l
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import date, timedelta
 
 import pytest
-import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from ccx.cli.main import app
@@ -19,6 +16,12 @@ from ccx.clock import NS_PER_S, SimulatedClock
 from ccx.db import Database
 from ccx.programs.ledger_ids import mandate_id, spend_id
 from ccx.registry import OrgKind
+from tests.cli.session import (
+    TODAY,
+    count,
+    run,
+    run_json,
+)
 from tests.programs_factories import (
     apply,
     certified_integrator,
@@ -27,34 +30,7 @@ from tests.programs_factories import (
     verified_ledger,  # noqa: F401 - a fixture
 )
 
-runner = CliRunner()
-TODAY = datetime.now(tz=UTC).date()
-
-
 pytestmark = pytest.mark.usefixtures("verified_ledger")
-
-
-@pytest.fixture
-def ccx(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("CCX_DATABASE_URL", database_url)
-    return runner
-
-
-@pytest.fixture
-def today_clock() -> SimulatedClock:
-    """A simulated clock at the start of today (UTC), for setting up through the service."""
-    midnight = datetime.combine(TODAY, datetime.min.time(), tzinfo=UTC)
-    return SimulatedClock(int(midnight.timestamp()) * NS_PER_S)
-
-
-def run(ccx: CliRunner, *args: str, code: int = 0) -> str:
-    result = ccx.invoke(app, list(args))
-    assert result.exit_code == code, result.output
-    return result.output
-
-
-def run_json(ccx: CliRunner, *args: str, code: int = 0) -> Any:
-    return json.loads(run(ccx, *args, "--json", code=code))
 
 
 def day(offset: int) -> str:
@@ -69,11 +45,6 @@ def create_programme(ccx: CliRunner, *extra: str) -> None:
         "--lot-days", "90", "--firm-cap", "200", "--group-cap", "300",
         "--price-krw", "3500", "--audit-sample-bp", "0", *extra,
     )  # fmt: skip
-
-
-def count(database: Database, table: str) -> int:
-    with database.read() as session:
-        return int(session.scalar(sa.text(f"SELECT count(*) FROM {table}")) or 0)
 
 
 def test_a_programme_session(

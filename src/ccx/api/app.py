@@ -21,6 +21,7 @@ from ccx.api.pulse import Pulse
 from ccx.api.routers import (
     API_PREFIX,
     accounts,
+    consortia,
     health,
     integrity,
     ledgers,
@@ -68,7 +69,16 @@ def create_app(
     )
     app.state.context = context
     app.add_middleware(MetricsMiddleware, metrics=context.metrics)
-    for routes in (health, ledgers, accounts, transfers, integrity, registry, programmes):
+    for routes in (
+        health,
+        ledgers,
+        accounts,
+        transfers,
+        integrity,
+        registry,
+        programmes,
+        consortia,
+    ):
         app.include_router(routes.router)
     return app
 

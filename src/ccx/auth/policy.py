@@ -92,3 +92,28 @@ def can_read_mandate(principal: Principal, firm_id: int, integrator_id: int) -> 
 def can_redeem_service_fee(principal: Principal, integrator_id: int) -> bool:
     """Only the integrator named in the mandate."""
     return principal.role is Role.INTEGRATOR and principal.org_id == integrator_id
+
+
+def can_manage_consortium(principal: Principal, anchor_id: int) -> bool:
+    """Form a consortium, add members, register shared models: the anchor firm, or the
+    administrator."""
+    if principal.role is Role.ADMIN:
+        return True
+    return principal.role is Role.FIRM and principal.org_id == anchor_id
+
+
+def can_apply_for_consortium(principal: Principal, anchor_id: int) -> bool:
+    """A consortium applies for grants through its anchor only."""
+    return principal.role is Role.FIRM and principal.org_id == anchor_id
+
+
+def can_read_consortium(principal: Principal, member_org_ids: frozenset[int]) -> bool:
+    """Read-all roles, and the member organisations (a researcher's university included)."""
+    if can_read_everything(principal):
+        return True
+    return principal.org_id is not None and principal.org_id in member_org_ids
+
+
+def can_contribute_to_consortium(principal: Principal, firm_id: int) -> bool:
+    """A member firm contributes its own credits only."""
+    return principal.role is Role.FIRM and principal.org_id == firm_id

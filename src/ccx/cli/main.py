@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from ccx.cli import consortia as consortium_commands
 from ccx.cli import db as db_commands
 from ccx.cli import keys as key_commands
 from ccx.cli import ledger as ledger_commands
@@ -18,6 +19,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+app.add_typer(consortium_commands.app, name="consortia")
 app.add_typer(db_commands.app, name="db")
 app.add_typer(key_commands.app, name="keys")
 app.add_typer(ledger_commands.app, name="ledger")

@@ -63,7 +63,7 @@ mandates_app = typer.Typer(
 )
 
 
-def _credits(text: str, option: str) -> int:
+def credits_option(text: str, option: str) -> int:
     try:
         return parse_credits(text)
     except ValueError as error:
@@ -72,19 +72,19 @@ def _credits(text: str, option: str) -> int:
 
 def _refused(error: ProgrammeError) -> NoReturn:
     if isinstance(error, RefusedError):
-        _print_reasons(error.reasons)
+        print_reasons(error.reasons)
     code = EXIT_BAD_INPUT if isinstance(error, InvalidRequestError) else EXIT_REJECTED
     fail(str(error), code=code)
 
 
-def _write(context: CliContext, action: Callable[[Session], T]) -> T:
+def write(context: CliContext, action: Callable[[Session], T]) -> T:
     try:
         return context.database.run_write(action)
     except ProgrammeError as error:
         _refused(error)
 
 
-def _say(text: str) -> None:
+def say(text: str) -> None:
     """One line of output, never wrapped (ids stay whole for copying)."""
     out.print(text, soft_wrap=True, highlight=False)
 
@@ -94,12 +94,12 @@ def _id(header: str) -> Column:
     return Column(header, no_wrap=True, min_width=ID_DIGITS_MAX)
 
 
-def _print_reasons(reasons: Iterable[Reason]) -> None:
+def print_reasons(reasons: Iterable[Reason]) -> None:
     for reason in reasons:
-        _say(f"[red]✗[/] {reason.code.value}: {reason.text}")
+        say(f"[red]✗[/] {reason.code.value}: {reason.text}")
 
 
-def _print_json(value: Any) -> None:
+def print_json(value: Any) -> None:
     print(json.dumps(value, indent=2, default=str))
 
 
@@ -110,7 +110,7 @@ def _grant_rule(
     fixed: str | None, micro: str | None, small: str | None, medium: str | None
 ) -> GrantRule:
     by_size = {
-        size: _credits(text, f"--grant-{size.value}")
+        size: credits_option(text, f"--grant-{size.value}")
         for size, text in (
             (SizeClass.MICRO, micro),
             (SizeClass.SMALL, small),
@@ -118,7 +118,7 @@ def _grant_rule(
         )
         if text is not None
     }
-    return GrantRule(None if fixed is None else _credits(fixed, "--grant"), by_size)
+    return GrantRule(None if fixed is None else credits_option(fixed, "--grant"), by_size)
 
 
 @app.command("create")
@@ -158,13 +158,13 @@ def create(
 ) -> None:
     """Create a programme: its ledger, accounts and budget (running it again changes nothing)."""
     terms = ProgrammeTerms(
-        budget_micro=_credits(budget, "--budget"),
+        budget_micro=credits_option(budget, "--budget"),
         opens_on=opens.date(),
         closes_on=closes.date(),
         grant=_grant_rule(grant, grant_micro, grant_small, grant_medium),
         lot_lifetime_days=lot_days,
-        firm_cap_micro=_credits(firm_cap, "--firm-cap"),
-        group_cap_micro=_credits(group_cap, "--group-cap"),
+        firm_cap_micro=credits_option(firm_cap, "--firm-cap"),
+        group_cap_micro=credits_option(group_cap, "--group-cap"),
         quota_non_capital_bp=quota_non_capital_bp,
         quota_youth_bp=quota_youth_bp,
         tracks=frozenset(track),
@@ -177,8 +177,8 @@ def create(
     )
     context = context_of(ctx)
     new = NewProgramme(programme_id, name, terms)
-    programme = _write(context, lambda s: service.create_programme(s, new, context.clock))
-    _say(
+    programme = write(context, lambda s: service.create_programme(s, new, context.clock))
+    say(
         f"programme {programme.id} {programme.name!r}:"
         f" {credits_text(terms.budget_micro)} credits in the pool"
     )
@@ -216,7 +216,7 @@ def show(
         fail(f"no programme {programme_id}", code=EXIT_REJECTED)
     figures = {k: v for k, v in asdict(report).items() if k != "programme"}
     if as_json:
-        _print_json({"programme": _programme_dict(report.programme), **figures})
+        print_json({"programme": _programme_dict(report.programme), **figures})
         return
     table = Table("field", "value", show_header=False)
     for key, value in _programme_dict(report.programme).items():
@@ -269,16 +269,22 @@ def apply(
     """Apply for a grant; decided at once. A refusal lists every reason and exits 1."""
     context = context_of(ctx)
     new = NewApplication(programme_id=programme_id, firm_id=firm, key=key, track=track)
-    application = _write(context, lambda s: service.apply_for_grant(s, new, context.clock))
+    application = write(context, lambda s: service.apply_for_grant(s, new, context.clock))
+    report_application(application, as_json=as_json)
+
+
+def report_application(application: Application, *, as_json: bool) -> None:
+    """Print a decided application; a refusal lists every reason and exits 1."""
     if as_json:
-        _print_json(asdict(application))
+        print_json(asdict(application))
     elif application.decision is Decision.APPROVED:
-        _say(
+        where = "pool" if application.track is Track.CONSORTIUM else "lot"
+        say(
             f"application {application.id}: approved, {credits_text(application.amount_micro)}"
-            f" credits in lot {application.lot_account_id}"
+            f" credits in {where} {application.lot_account_id}"
         )
     if application.decision is Decision.REFUSED:
-        _print_reasons(application.reasons)
+        print_reasons(application.reasons)
         fail(f"application {application.id} refused", code=EXIT_REJECTED)
 
 
@@ -330,7 +336,7 @@ def applications(
     """List applications in id order, with their decisions and audit status."""
     found = _list_applications(ctx, programme_id, firm, audit, after, limit)
     if as_json:
-        _print_json([asdict(application) for application in found])
+        print_json([asdict(application) for application in found])
         return
     out.print(_applications_table(found))
 
@@ -350,7 +356,7 @@ def lots(
             session, limit=limit, after_id=after, programme_id=programme_id, firm_id=firm
         )
     if as_json:
-        _print_json([asdict(lot) for lot in found])
+        print_json([asdict(lot) for lot in found])
         return
     out.print(_lots_table(found))
 
@@ -372,7 +378,7 @@ def _lots_table(found: list[Lot] | tuple[Lot, ...]) -> Table:
 
 
 def _expire_batch(context: CliContext, after_lot_id: int) -> LotSweep:
-    return _write(
+    return write(
         context, lambda s: service.expire_lots(s, clock=context.clock, after_lot_id=after_lot_id)
     )
 
@@ -391,7 +397,7 @@ def expire(ctx: typer.Context) -> None:
         deferred += len(sweep.deferred)
         swept += sum(lot.expired_micro for lot in sweep.expired)
         after = sweep.next_after_lot_id
-    _say(
+    say(
         f"{expired} lot(s) expired ({credits_text(swept)} credits);"
         f" {deferred} deferred (holds outstanding)"
     )
@@ -417,9 +423,9 @@ def audit_list(
 
 def _print_audit(result: AuditResult) -> None:
     application = result.application
-    _say(f"application {application.id}: audit {application.audit_status.value}")
+    say(f"application {application.id}: audit {application.audit_status.value}")
     for clawback in result.clawbacks:
-        _say(
+        say(
             f"  lot {clawback.lot_account_id}: granted {credits_text(clawback.granted_micro)},"
             f" clawed back {credits_text(clawback.clawed_back_micro)},"
             f" spent {credits_text(clawback.spent_micro)} (flagged),"
@@ -435,7 +441,7 @@ def audit_pass(
 ) -> None:
     """Close an audit with no finding."""
     context = context_of(ctx)
-    result = _write(
+    result = write(
         context,
         lambda s: service.pass_audit(
             s, application_id=application_id, note=note, clock=context.clock
@@ -452,7 +458,7 @@ def audit_fail(
 ) -> None:
     """Fail an audit: claw back the unspent credits of the firm's lots in the programme."""
     context = context_of(ctx)
-    result = _write(
+    result = write(
         context,
         lambda s: service.fail_audit(
             s, application_id=application_id, note=note, clock=context.clock
@@ -466,7 +472,7 @@ def audit_fail(
 
 def _print_mandate(mandate: Mandate) -> None:
     state = "revoked" if mandate.revoked_at_ns is not None else f"until {mandate.valid_until}"
-    _say(
+    say(
         f"mandate {mandate.id} (programme {mandate.programme_id}): firm {mandate.firm_id}"
         f" → integrator {mandate.integrator_id},"
         f" {mandate.project!r}, cap {credits_text(mandate.cap_micro)} credits"
@@ -492,12 +498,12 @@ def grant(
         firm_id=firm,
         integrator_id=integrator,
         project=project,
-        cap_micro=_credits(cap, "--cap"),
+        cap_micro=credits_option(cap, "--cap"),
         valid_until=until.date(),
         key=key,
     )
     context = context_of(ctx)
-    _print_mandate(_write(context, lambda s: mandates.grant_mandate(s, new, context.clock)))
+    _print_mandate(write(context, lambda s: mandates.grant_mandate(s, new, context.clock)))
 
 
 @mandates_app.command("revoke")
@@ -505,7 +511,7 @@ def revoke(ctx: typer.Context, mandate_id: int = typer.Argument(..., min=1, max=
     """Revoke a mandate: no further spends (holds already placed can still be settled)."""
     context = context_of(ctx)
     _print_mandate(
-        _write(
+        write(
             context,
             lambda s: mandates.revoke_mandate(s, mandate_id=mandate_id, clock=context.clock),
         )
@@ -524,7 +530,7 @@ def show_mandate(
     if mandate is None:
         fail(f"no mandate {mandate_id}", code=EXIT_REJECTED)
     if as_json:
-        _print_json(asdict(mandate))
+        print_json(asdict(mandate))
         return
     _print_mandate(mandate)
 
@@ -550,14 +556,14 @@ def list_mandates(
             integrator_id=integrator,
         )
     if as_json:
-        _print_json([asdict(mandate) for mandate in found])
+        print_json([asdict(mandate) for mandate in found])
         return
     for mandate in found:
         _print_mandate(mandate)
 
 
 def _print_spend(spend: Spend) -> None:
-    _say(
+    say(
         f"spend {spend.id} ({spend.kind.value}, {spend.status.value}):"
         f" {credits_text(spend.amount_micro)} credits = {spend.amount_krw:,} KRW"
     )
@@ -567,7 +573,7 @@ def _print_spend(spend: Spend) -> None:
             if spend.pending and leg.posted_micro is not None
             else ""
         )
-        _say(
+        say(
             f"  lot {leg.lot_account_id}: {credits_text(leg.amount_micro)}{posted}"
             f" (transfer {leg.transfer_id})"
         )
@@ -586,10 +592,10 @@ def spend(
     ),
 ) -> None:
     """Draw credits for compute from the firm's lots, earliest expiry first."""
-    micro = _credits(amount, "--amount")
+    micro = credits_option(amount, "--amount")
     context = context_of(ctx)
     _print_spend(
-        _write(
+        write(
             context,
             lambda s: mandates.spend_under_mandate(
                 s,
@@ -612,10 +618,10 @@ def settle(
     post: str = typer.Option(..., help="Credits of the holds to post; the rest is released."),
 ) -> None:
     """Settle a held spend: post part or all of it, release the rest."""
-    micro = _credits(post, "--post")
+    micro = credits_option(post, "--post")
     context = context_of(ctx)
     _print_spend(
-        _write(
+        write(
             context,
             lambda s: mandates.settle_spend(
                 s, spend_id=spend_id, post_micro=micro, clock=context.clock
@@ -632,10 +638,10 @@ def redeem_fee(
     key: str = typer.Option(..., help="Idempotency key: the same key again answers the same."),
 ) -> None:
     """Redeem the integrator's service fee into its payable account (shown in KRW too)."""
-    micro = _credits(amount, "--amount")
+    micro = credits_option(amount, "--amount")
     context = context_of(ctx)
     _print_spend(
-        _write(
+        write(
             context,
             lambda s: mandates.redeem_service_fee(
                 s, mandate_id=mandate_id, amount_micro=micro, transfer_key=key, clock=context.clock

@@ -27,6 +27,10 @@ def application_id(programme_id: int, firm_id: int, key: str) -> int:
     return derived_id("programme.application", programme_id, firm_id, key)
 
 
+def consortium_application_id(programme_id: int, consortium_id: int, key: str) -> int:
+    return derived_id("programme.consortium_application", programme_id, consortium_id, key)
+
+
 def mandate_id(programme_id: int, firm_id: int, key: str) -> int:
     return derived_id("programme.mandate", programme_id, firm_id, key)
 
@@ -61,3 +65,15 @@ def settle_transfer_id(hold_id: int) -> int:
 
 def clawback_transfer_id(lot_account: int) -> int:
     return derived_id("programme.clawback", lot_account)
+
+
+def consortium_pool_account_id(programme_id: int, consortium_id: int) -> int:
+    return derived_id("programme.consortium_pool", programme_id, consortium_id)
+
+
+def contribution_id(programme_id: int, consortium_id: int, firm_id: int, key: str) -> int:
+    return derived_id("programme.contribution", programme_id, consortium_id, firm_id, key)
+
+
+def contribution_transfer_id(contribution: int, lot_account: int) -> int:
+    return derived_id("programme.contribution.leg", contribution, lot_account)

@@ -228,7 +228,9 @@ def _draw(session: Session, mandate_id: int, request: _Draw, clock: Clock) -> Sp
             )
         return _spend(session, spend_id)
     today = utc_today(clock)
-    spendable = _spendable_lots(session, row, today)
+    spendable = spendable_lots(
+        session, programme_id=row.programme_id, firm_id=row.firm_id, today=today
+    )
     reasons = drawing.spend_reasons(
         mandate_from_row(session, row),
         kind=request.kind,
@@ -259,13 +261,11 @@ def _draw(session: Session, mandate_id: int, request: _Draw, clock: Clock) -> Sp
     return _spend(session, spend_id)
 
 
-def _spendable_lots(
-    session: Session, mandate: MandateRow, today: date
+def spendable_lots(
+    session: Session, *, programme_id: int, firm_id: int, today: date
 ) -> list[drawing.SpendableLot]:
     """The firm's lots in the programme that may be spent today, locked, with what they hold."""
-    lots = locked_lots(
-        session, programme_id=mandate.programme_id, firm_id=mandate.firm_id, spendable_on=today
-    )
+    lots = locked_lots(session, programme_id=programme_id, firm_id=firm_id, spendable_on=today)
     accounts = ledger_queries.get_accounts(session, [lot.account_id for lot in lots])
     return [
         drawing.SpendableLot(

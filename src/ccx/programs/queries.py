@@ -158,14 +158,27 @@ def programme_report(session: Session, programme_id: int) -> ProgrammeReport | N
 
 
 def grant_usage(
-    session: Session, programme: Programme, *, firm_id: int, group_key: str | None
+    session: Session,
+    programme: Programme,
+    *,
+    firm_id: int,
+    group_key: str | None,
+    pool_account_id: int | None = None,
 ) -> Usage:
-    """What the programme has granted, as the rules see it for one applicant."""
+    """What the programme has granted, as the rules see it for one applicant; with
+    `pool_account_id`, the applicant is a consortium and its grants are those to that pool."""
+    capped = (
+        ApplicationRow.firm_id == firm_id
+        if pool_account_id is None
+        else ApplicationRow.lot_account_id == pool_account_id
+    )
+    if pool_account_id is None:
+        capped = sa.and_(capped, ApplicationRow.track == Track.SME_DIRECT.value)
     figures = session.execute(
         sa.select(
             _granted_sum(ApplicationRow.in_capital_region.is_(False)),
             _granted_sum(ApplicationRow.youth_led.is_(True)),
-            _granted_sum(ApplicationRow.firm_id == firm_id),
+            _granted_sum(capped),
             _granted_sum(ApplicationRow.group_key == group_key) if group_key else sa.literal(0),
             sa.func.count().filter(
                 ApplicationRow.firm_id == firm_id,

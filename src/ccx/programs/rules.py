@@ -133,6 +133,16 @@ class Applicant:
     group_key: str | None
     in_capital_region: bool
     youth_led: bool
+    consortium_id: int | None = None  # set when an anchor applies for its consortium's pool
+
+    @property
+    def cap_holder(self) -> str:
+        return "the firm" if self.consortium_id is None else f"consortium {self.consortium_id}"
+
+    @property
+    def track(self) -> Track:
+        """The one track this applicant may apply on."""
+        return Track.SME_DIRECT if self.consortium_id is None else Track.CONSORTIUM
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +151,7 @@ class Usage:
 
     granted_non_capital_micro: int
     granted_youth_micro: int
-    firm_granted_micro: int
+    firm_granted_micro: int  # for a consortium applicant: granted to its pool
     group_granted_micro: int
     pool_available_micro: int
     firm_failed_audit: bool
@@ -171,7 +181,7 @@ def decide(
     amount = terms.grant.amount_for(applicant.size_class)
     reasons = [
         *_eligibility_reasons(terms, applicant),
-        *_timing_and_track_reasons(terms, track, today),
+        *_timing_and_track_reasons(terms, track, applicant.track, today),
         *_history_reasons(usage),
     ]
     if amount is None:
@@ -187,6 +197,9 @@ def decide(
 
 
 def _eligibility_reasons(terms: ProgrammeTerms, applicant: Applicant) -> list[Reason]:
+    """A firm's kind and SME test; a consortium's anchor was checked when it was formed."""
+    if applicant.consortium_id is not None:
+        return []
     if applicant.kind not in terms.eligible_kinds:
         admitted = ", ".join(sorted(kind.value for kind in terms.eligible_kinds))
         return [
@@ -205,7 +218,9 @@ def _history_reasons(usage: Usage) -> list[Reason]:
     return []
 
 
-def _timing_and_track_reasons(terms: ProgrammeTerms, track: Track, today: date) -> list[Reason]:
+def _timing_and_track_reasons(
+    terms: ProgrammeTerms, track: Track, own_track: Track, today: date
+) -> list[Reason]:
     reasons = []
     if not terms.opens_on <= today <= terms.closes_on:
         reasons.append(
@@ -219,7 +234,7 @@ def _timing_and_track_reasons(terms: ProgrammeTerms, track: Track, today: date) 
         reasons.append(
             Reason(ReasonCode.TRACK_NOT_OFFERED, f"the programme has no {track.value} track")
         )
-    elif track is not Track.SME_DIRECT:
+    elif track is not own_track:
         reasons.append(
             Reason(
                 ReasonCode.TRACK_NOT_FOR_FIRMS,
@@ -237,8 +252,10 @@ def _amount_reasons(
     if usage.firm_granted_micro + amount > terms.firm_cap_micro:
         reasons.append(
             Reason(
-                ReasonCode.FIRM_CAP,
-                f"a grant of {grant} credits would take the firm over its cap of"
+                ReasonCode.FIRM_CAP
+                if applicant.consortium_id is None
+                else ReasonCode.CONSORTIUM_CAP,
+                f"a grant of {grant} credits would take {applicant.cap_holder} over its cap of"
                 f" {credits_text(terms.firm_cap_micro)} (granted so far:"
                 f" {credits_text(usage.firm_granted_micro)})",
             )

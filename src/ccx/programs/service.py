@@ -55,10 +55,12 @@ from ccx.programs.types import (
     LotClawback,
     LotSweep,
     NewApplication,
+    NewConsortiumApplication,
     NewProgramme,
     Programme,
     Reason,
     ReasonCode,
+    Track,
     TransferCode,
 )
 from ccx.registry import eligibility
@@ -194,19 +196,62 @@ def apply_for_grant(session: Session, new: NewApplication, clock: Clock) -> Appl
     A refusal is recorded with every reason and grants nothing. The same (programme, firm,
     key) again answers the recorded application.
     """
+    application_id = ledger_ids.application_id(new.programme_id, new.firm_id, new.key.strip())
+    return _decide_application(session, new, application_id, consortium_id=None, clock=clock)
+
+
+def apply_for_consortium_grant(
+    session: Session, new: NewConsortiumApplication, clock: Clock
+) -> Application:
+    """A consortium's anchor applies on the consortium track; an approval funds the
+    consortium's pool account in the programme, which must be open already.
+
+    The rules are a firm's, except that the anchor's kind and SME test are not asked (the
+    consortium checked its anchor when it was formed), and the programme's firm cap applies to
+    the consortium's pool (its grants together). The anchor's business group cap counts them.
+    Consortium grants are not sampled for post-audit. The anchor's keys are one namespace over
+    its own applications and its consortia's.
+    """
+    application = NewApplication(new.programme_id, new.anchor_id, new.key, Track.CONSORTIUM)
+    application_id = ledger_ids.consortium_application_id(
+        new.programme_id, new.consortium_id, new.key.strip()
+    )
+    return _decide_application(
+        session, application, application_id, consortium_id=new.consortium_id, clock=clock
+    )
+
+
+def _decide_application(
+    session: Session,
+    new: NewApplication,
+    application_id: int,
+    *,
+    consortium_id: int | None,
+    clock: Clock,
+) -> Application:
     key = new.key.strip()
     check_problems(rules.key_problems(key))
     programme = _locked_programme(session, new.programme_id)
-    application_id = ledger_ids.application_id(programme.id, new.firm_id, key)
-    existing = session.get(ApplicationRow, application_id)
+    existing = _application_with_key(session, programme.id, new.firm_id, key)
     if existing is not None:
-        if existing.track != new.track.value:
-            raise ConflictError(f"application {key!r} was made on the {existing.track} track")
+        if existing.id != application_id or existing.track != new.track.value:
+            raise ConflictError(
+                f"key {key!r} was used for application {existing.id} on the {existing.track} track"
+            )
         return application_from_row(existing)
     firm = require_organisation(session, new.firm_id)
     today = utc_today(clock)
-    applicant = _applicant(firm, today)
-    usage = grant_usage(session, programme, firm_id=firm.id, group_key=applicant.group_key)
+    applicant = _applicant(firm, today, consortium_id)
+    pool = None
+    if consortium_id is not None:
+        pool = ledger_ids.consortium_pool_account_id(programme.id, consortium_id)
+        if ledger_queries.get_account(session, pool) is None:
+            raise NotFoundError(
+                f"consortium {consortium_id} has no pool in programme {programme.id}"
+            )
+    usage = grant_usage(
+        session, programme, firm_id=firm.id, group_key=applicant.group_key, pool_account_id=pool
+    )
     decision = rules.decide(programme.terms, applicant, usage, track=new.track, today=today)
     row = _application_row(
         new,
@@ -218,16 +263,32 @@ def apply_for_grant(session: Session, new: NewApplication, clock: Clock) -> Appl
         clock=clock,
     )
     if decision.approved:
-        row.lot_account_id = _open_lot(session, programme, row, today, clock)
+        row.lot_account_id = (
+            _open_lot(session, programme, row, today, clock)
+            if pool is None
+            else _fund(session, programme, row, pool, clock)
+        )
     session.add(row)
     session.flush()
-    if decision.approved:
+    if decision.approved and pool is None:
         _record_lot(session, programme, row, today)
         _select_for_audit(session, programme, row, firm, today)
     return application_from_row(row)
 
 
-def _applicant(firm: Organisation, today: date) -> rules.Applicant:
+def _application_with_key(
+    session: Session, programme_id: int, firm_id: int, key: str
+) -> ApplicationRow | None:
+    return session.scalar(
+        sa.select(ApplicationRow).where(
+            ApplicationRow.programme_id == programme_id,
+            ApplicationRow.firm_id == firm_id,
+            ApplicationRow.key == key,
+        )
+    )
+
+
+def _applicant(firm: Organisation, today: date, consortium_id: int | None) -> rules.Applicant:
     try:
         sme_reasons = (
             eligibility.check_sme(firm, on=today).reasons if firm.kind is OrgKind.SME else ()
@@ -242,6 +303,7 @@ def _applicant(firm: Organisation, today: date) -> rules.Applicant:
         group_key=rules.group_key(firm),
         in_capital_region=firm.in_capital_region,
         youth_led=firm.youth_led,
+        consortium_id=consortium_id,
     )
 
 
@@ -299,17 +361,24 @@ def _open_lot(
     )
     [opened] = ledger_service.create_accounts(session, [lot], clock)
     assert opened.result is CreateAccountResult.OK, opened
+    return _fund(session, programme, row, lot_id, clock)
+
+
+def _fund(
+    session: Session, programme: Programme, row: ApplicationRow, account_id: int, clock: Clock
+) -> int:
+    """Move an approved grant from the programme pool to `account_id`; returns the account."""
     grant = NewTransfer(
         id=ledger_ids.grant_transfer_id(row.id),
         debit_account_id=programme.accounts.pool,
-        credit_account_id=lot_id,
+        credit_account_id=account_id,
         amount=row.amount_micro,
         ledger=programme.id,
         code=TransferCode.GRANT,
         user_data_64=row.id,
     )
     require_done(ledger_service.create_transfers(session, [grant], clock), "grant")
-    return lot_id
+    return account_id
 
 
 def _record_lot(session: Session, programme: Programme, row: ApplicationRow, today: date) -> None:
@@ -406,6 +475,8 @@ def _audited_row(session: Session, application_id: int, note: str) -> Applicatio
         raise NotFoundError(f"no application {application_id}")
     if row.decision != Decision.APPROVED.value:
         raise ConflictError(f"application {application_id} was refused: there is nothing to audit")
+    if row.track == Track.CONSORTIUM.value:
+        raise ConflictError(f"application {application_id} funds a consortium pool: not audited")
     return row
 
 

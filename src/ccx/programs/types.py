@@ -31,7 +31,7 @@ class AccountCode(enum.IntEnum):
     APPROPRIATION = 1  # the state's appropriation; goes negative by the budget
     POOL = 2  # the programme pool; cannot overdraw, so issuance has a hard cap
     FIRM_LOT = 3  # one grant in a firm's wallet, with its own expiry
-    CONSORTIUM_POOL = 4  # reserved for consortium pools
+    CONSORTIUM_POOL = 4  # a consortium's pooled credits in the programme
     CENTRE_REVENUE = 5  # compute consumed at the centre
     INTEGRATOR_PAYABLE = 6  # service fees owed to one integrator
     EXPIRED = 7  # what expired lots held
@@ -47,11 +47,12 @@ class TransferCode(enum.IntEnum):
     COMPUTE = 4  # lot → centre revenue: spent under a mandate (or held for it)
     SERVICE_FEE = 5  # lot → integrator payable: a fee redeemed under a mandate
     CLAWBACK = 6  # lot → clawback: a failed audit
+    CONTRIBUTION = 7  # lot → consortium pool: a member firm contributes its credits
 
 
 class Track(enum.StrEnum):
     SME_DIRECT = "sme_direct"  # a firm applies for itself
-    CONSORTIUM = "consortium"  # grants to consortium pools
+    CONSORTIUM = "consortium"  # a consortium applies, through its anchor, for its pool
 
 
 class Decision(enum.StrEnum):
@@ -111,6 +112,11 @@ class ReasonCode(enum.StrEnum):
     FEE_SHARE = "fee_share"
     INSUFFICIENT_CREDITS = "insufficient_credits"
     HOLD_NOT_PENDING = "hold_not_pending"
+    CONSORTIUM_CAP = "consortium_cap"
+    NOT_A_MEMBER = "not_a_member"
+    WRONG_KIND_FOR_ROLE = "wrong_kind_for_role"
+    NOT_IN_INDUSTRY = "not_in_industry"
+    NOT_A_RESEARCHER = "not_a_researcher"
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,6 +250,14 @@ class NewApplication:
 
 
 @dataclass(frozen=True, slots=True)
+class NewConsortiumApplication:
+    programme_id: int
+    consortium_id: int
+    anchor_id: int  # the consortium's anchor applies for it
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
 class Application:
     id: int
     programme_id: int
@@ -253,7 +267,7 @@ class Application:
     decision: Decision
     reasons: tuple[Reason, ...]  # every reason for a refusal; empty when approved
     amount_micro: int  # granted; 0 when refused
-    lot_account_id: int | None
+    lot_account_id: int | None  # the lot, or for a consortium grant the consortium's pool
     decided_at_ns: int
     audit_status: AuditStatus
     audit_reasons: tuple[Reason, ...]  # why it was selected for audit

@@ -77,14 +77,14 @@ def _answer(error: ProgrammeError) -> ApiError:
     return ApiError(status, code, str(error), details=details)
 
 
-def _write(context: ApiContext, action: Callable[[Session], T]) -> T:
+def write_or_answer(context: ApiContext, action: Callable[[Session], T]) -> T:
     try:
         return context.database.run_write(action)
     except ProgrammeError as error:
         raise _answer(error) from error
 
 
-def _not_found(what: str, item_id: int) -> ApiError:
+def not_found(what: str, item_id: int) -> ApiError:
     return _answer(NotFoundError(f"no {what} {item_id}"))
 
 
@@ -95,7 +95,7 @@ def post_programme(
     """Create a programme with its ledger and budget. The same request again answers the same
     programme; other fields under the same id or name answer 409."""
     new = body.to_new()
-    programme = _write(context, lambda s: service.create_programme(s, new, context.clock))
+    programme = write_or_answer(context, lambda s: service.create_programme(s, new, context.clock))
     return ProgrammeOut.of(programme)
 
 
@@ -124,7 +124,7 @@ def get_programme(
     with context.database.read() as session:
         report = queries.programme_report(session, programme_id)
     if report is None:
-        raise _not_found("programme", programme_id)
+        raise not_found("programme", programme_id)
     return ProgrammeReportOut.of(report)
 
 
@@ -142,7 +142,7 @@ def post_application(
     if firm_id is None or not policy.can_apply_for_grant(principal, firm_id):
         raise forbidden("only a firm key applies, for its own organisation")
     new = NewApplication(programme_id=programme_id, firm_id=firm_id, key=body.key, track=body.track)
-    application = _write(context, lambda s: service.apply_for_grant(s, new, context.clock))
+    application = write_or_answer(context, lambda s: service.apply_for_grant(s, new, context.clock))
     return ApplicationOut.of(application)
 
 
@@ -181,7 +181,7 @@ def get_application(
     with context.database.read() as session:
         application = queries.get_application(session, application_id)
     if application is None:
-        raise _not_found("application", application_id)
+        raise not_found("application", application_id)
     if not policy.can_read_owned(principal, application.firm_id):
         raise forbidden(f"application {application_id} is another organisation's")
     return ApplicationOut.of(application)
@@ -194,7 +194,7 @@ def post_audit(
     """Decide an audit. `fail` claws back the unspent credits of every lot the firm holds in
     the programme and reports what was spent or held. The same outcome again changes nothing."""
     decide = service.pass_audit if body.outcome is AuditOutcome.PASS else service.fail_audit
-    result = _write(
+    result = write_or_answer(
         context,
         lambda s: decide(s, application_id=application_id, note=body.note, clock=context.clock),
     )
@@ -229,7 +229,7 @@ def post_lot_expiry(
 ) -> LotSweepOut:
     """Sweep one batch of lots past their expiry to their programme's expired account and close
     them; repeat with `next_after_lot_id` until it is null."""
-    sweep = _write(
+    sweep = write_or_answer(
         context,
         lambda s: service.expire_lots(s, clock=context.clock, after_lot_id=body.after_lot_id),
     )
@@ -244,7 +244,7 @@ def post_mandate(body: MandateIn, context: Context, principal: CurrentPrincipal)
     if firm_id is None or not policy.can_grant_mandate(principal, firm_id):
         raise forbidden("only a firm key gives mandates, over its own credits")
     new = body.to_new(firm_id)
-    mandate = _write(context, lambda s: mandates.grant_mandate(s, new, context.clock))
+    mandate = write_or_answer(context, lambda s: mandates.grant_mandate(s, new, context.clock))
     return MandateOut.of(mandate)
 
 
@@ -273,7 +273,7 @@ def _readable_mandate(context: ApiContext, principal: Principal, mandate_id: int
     with context.database.read() as session:
         mandate = queries.get_mandate(session, mandate_id)
     if mandate is None:
-        raise _not_found("mandate", mandate_id)
+        raise not_found("mandate", mandate_id)
     if not policy.can_read_mandate(principal, mandate.firm_id, mandate.integrator_id):
         raise forbidden(f"mandate {mandate_id} names neither your organisation")
     return mandate
@@ -293,7 +293,7 @@ def post_mandate_revocation(
     mandate = _readable_mandate(context, principal, mandate_id)
     if not policy.can_revoke_mandate(principal, mandate.firm_id):
         raise forbidden("only the firm that gave the mandate, or the administrator, revokes it")
-    revoked = _write(
+    revoked = write_or_answer(
         context, lambda s: mandates.revoke_mandate(s, mandate_id=mandate_id, clock=context.clock)
     )
     return MandateOut.of(revoked)
@@ -328,7 +328,7 @@ def post_fee(
     mandate = _readable_mandate(context, principal, mandate_id)
     if not policy.can_redeem_service_fee(principal, mandate.integrator_id):
         raise forbidden("only the integrator named in the mandate redeems its fee")
-    spend = _write(
+    spend = write_or_answer(
         context,
         lambda s: mandates.redeem_service_fee(
             s,

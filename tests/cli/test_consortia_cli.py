@@ -1,0 +1,95 @@
+"""`ccx consortia`, driven as a user would, on both databases; firms and grants are set up
+through the services on a clock at today."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from typer.testing import CliRunner
+
+from ccx.clock import SimulatedClock
+from ccx.db import Database
+from ccx.programs import Track
+from tests.cli.session import (
+    TODAY,
+    count,
+    run,
+)
+from tests.consortia_factories import anchor, sme
+from tests.programs_factories import (
+    apply,
+    make_programme,
+    verified_ledger,  # noqa: F401 - a fixture
+)
+
+pytestmark = pytest.mark.usefixtures("verified_ledger")
+
+
+def test_a_consortium_session(
+    ccx: CliRunner, database: Database, today_clock: SimulatedClock
+) -> None:
+    make_programme(
+        database,
+        today_clock,
+        opens_on=TODAY - timedelta(days=1),
+        closes_on=TODAY + timedelta(days=30),
+        tracks=frozenset({Track.SME_DIRECT, Track.CONSORTIUM}),
+    )
+    lead = anchor(database, today_clock, 1)
+    member = sme(database, today_clock, 2)
+    apply(database, today_clock, member.id)
+
+    created = run(
+        ccx, "consortia", "create", "--name", "Mobility AI", "--industry", "C30",
+        "--region", "KR-31", "--region", "KR-48", "--anchor", str(lead.id),
+    )  # fmt: skip
+    assert "consortium 1 'Mobility AI'" in created
+    assert "sme: organisation" in run(
+        ccx, "consortia", "add-member", "1", "--role", "sme", "--member", str(member.id)
+    )
+    given = run(
+        ccx, "consortia", "contribute", "1", "--programme", "7", "--firm", str(member.id),
+        "--amount", "25.5", "--key", "c1",
+    )  # fmt: skip
+    assert "gave 25.5 credits" in given
+    assert "approved, 100 credits in pool" in run(
+        ccx, "consortia", "apply", "1", "--programme", "7", "--key", "g1"
+    )
+    run(
+        ccx, "consortia", "models", "add", "1", "--name", "weld-defect-ko",
+        "--base", "Qwen2.5-VL-7B", "--task", "weld defect detection",
+        "--hardware", "8x H100 80GB", "--licence", "Apache-2.0", "--metric", "mAP=0.874",
+    )  # fmt: skip
+    shown = json.loads(run(ccx, "consortia", "show", "1", "--json"))
+    assert shown["pools"][0]["available_micro"] == 125_500_000
+    assert "125.5 credits available" in run(ccx, "consortia", "show", "1")
+    [model] = json.loads(run(ccx, "consortia", "models", "list", "1", "--json"))
+    assert model["metrics"] == [{"name": "mAP", "value": "0.874"}]
+    assert "lot" in run(ccx, "consortia", "contributions", "1")
+    assert "Mobility AI" in run(ccx, "consortia", "list", "--member", str(member.id))
+
+
+def test_bad_input_and_refusals_exit_non_zero(
+    ccx: CliRunner, database: Database, today_clock: SimulatedClock
+) -> None:
+    lead = anchor(database, today_clock, 1)
+    wrong = sme(database, today_clock, 2)
+    base = ["consortia", "create", "--name", "M", "--region", "KR-31"]
+    run(ccx, *base, "--industry", "C3", "--anchor", str(lead.id), code=2)
+    run(ccx, *base, "--industry", "C30", "--region", "KR-99", "--anchor", str(lead.id), code=2)
+    refused = run(ccx, *base, "--industry", "C30", "--anchor", str(wrong.id), code=1)
+    assert "wrong_kind_for_role" in refused
+    assert count(database, "consortia") == 0
+    run(ccx, *base, "--industry", "C30", "--anchor", str(lead.id))
+    run(
+        ccx, "consortia", "models", "add", "1", "--name", "m", "--base", "b", "--task", "t",
+        "--hardware", "h", "--licence", "l", "--metric", "no-equals", code=2,
+    )  # fmt: skip
+    run(
+        ccx, "consortia", "contribute", "1", "--programme", "7", "--firm", str(lead.id),
+        "--amount", "-1", "--key", "k", code=2,
+    )  # fmt: skip
+    run(ccx, "consortia", "show", "9", code=1)
+    assert count(database, "consortium_models") == 0
