@@ -11,20 +11,7 @@ from typer.testing import CliRunner
 
 from ccx.cli.main import app
 from ccx.db import Database
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def ccx(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("CCX_DATABASE_URL", database_url)
-    return runner
-
-
-def run(ccx: CliRunner, *args: str, code: int = 0) -> str:
-    result = ccx.invoke(app, list(args))
-    assert result.exit_code == code, result.output
-    return result.output
+from tests.cli.session import run, runner
 
 
 def setup_ledger(ccx: CliRunner) -> None:

@@ -5,26 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
-from ccx.cli.main import app
 from ccx.registry import format_brn
+from tests.cli import session
 from tests.registry_factories import brn
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def ccx(database_url: str, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("CCX_DATABASE_URL", database_url)
-    return runner
 
 
 def run(ccx: CliRunner, *args: str, code: int = 0) -> str:
-    result = ccx.invoke(app, ["registry", *args])
-    assert result.exit_code == code, result.output
-    return result.output
+    """`ccx registry …`."""
+    return session.run(ccx, "registry", *args, code=code)
 
 
 def register(ccx: CliRunner, number: int, *extra: str, kind: str = "sme", code: int = 0) -> str:
