@@ -19,6 +19,7 @@ from tests.programs_factories import (
     CREDIT,
     PROGRAMME_ID,
     apply,
+    certified_integrator,
     make_programme,
     verified_ledger,  # noqa: F401 - a fixture
 )
@@ -205,3 +206,90 @@ def test_bad_input_answers_4xx_and_writes_nothing(
     assert count(database, "consortium_contributions") == 0
     assert count(database, "consortium_models") == 0
     assert count(database, "consortium_members") == 2
+
+
+def pool_mandate(world: World, consortium_id: int, integrator_id: int, **changes: Any) -> Any:
+    return {
+        "programme_id": PROGRAMME_ID,
+        "integrator_id": integrator_id,
+        "project": "weld defect detection",
+        "cap_micro": 20 * CREDIT,
+        "valid_until": "2026-06-30",
+        "key": "m1",
+        "consortium_id": consortium_id,
+    } | changes
+
+
+def test_consortium_mandates_by_role(
+    client: TestClient, world: World, database: Database, clock: SimulatedClock
+) -> None:
+    consortium_id = form(client, world)
+    contribution = {"programme_id": PROGRAMME_ID, "amount_micro": 40 * CREDIT, "key": "c1"}
+    ok(
+        client.post(
+            f"{API}/consortia/{consortium_id}/contributions",
+            json=contribution,
+            headers=world.keys["member"],
+        ),
+        201,
+    )
+    integrator = certified_integrator(database, clock, 9)
+    keys = dict(world.keys) | {
+        "integrator": bearer(issue_token(database, clock, Role.INTEGRATOR, integrator.id))
+    }
+
+    def statuses(method: str, path: str, body: Any = None) -> dict[str, int]:
+        return {
+            who: client.request(method, path, json=body, headers=headers).status_code
+            for who, headers in keys.items()
+        }
+
+    def expect(allowed: dict[str, int]) -> dict[str, int]:
+        return {who: allowed.get(who, 403) for who in keys}
+
+    body = pool_mandate(world, consortium_id, integrator.id)
+    granters = {"admin": 201, "anchor": 201}
+    assert statuses("POST", f"{API}/mandates", body) == expect(granters)
+    [mandate] = ok(client.get(f"{API}/mandates", headers=keys["anchor"]))["items"]
+    assert (mandate["consortium_id"], mandate["firm_id"]) == (consortium_id, world.anchor)
+    path = f"{API}/mandates/{mandate['id']}"
+    readers = dict.fromkeys(("admin", "auditor", "anchor", "member", "integrator"), 200)
+    assert statuses("GET", path) == expect(readers)
+    members = dict.fromkeys(("admin", "auditor", "anchor", "member"), 200)
+    assert statuses("GET", f"{API}/mandates?consortium_id={consortium_id}") == expect(members)
+    listed = {
+        who: len(ok(client.get(f"{API}/mandates", headers=headers))["items"])
+        for who, headers in keys.items()
+    }
+    assert listed == {
+        "admin": 1, "auditor": 1, "anchor": 1, "member": 0, "outsider": 0, "integrator": 1,
+    }  # fmt: skip
+    fee = {"amount_micro": CREDIT, "key": "f"}
+    assert statuses("POST", f"{path}/fees", fee) == expect({"integrator": 201})
+    [spent] = ok(client.get(f"{path}/spends", headers=keys["member"]))["items"]
+    assert (spent["consortium_id"], spent["amount_micro"]) == (consortium_id, CREDIT)
+    assert statuses("POST", f"{path}/revoke") == expect({"admin": 200, "anchor": 200})
+
+
+def test_bad_consortium_mandates_write_nothing(
+    client: TestClient, world: World, database: Database, clock: SimulatedClock
+) -> None:
+    consortium_id = form(client, world)
+    integrator = certified_integrator(database, clock, 9)
+    cases = [
+        (pool_mandate(world, 999, integrator.id), "anchor", 404, "not_found"),
+        (pool_mandate(world, consortium_id, integrator.id, cap_micro=0), "anchor", 422,
+         "invalid_input"),
+        (pool_mandate(world, consortium_id, integrator.id), "anchor", 422, "refused"),  # no pool
+        (pool_mandate(world, consortium_id, integrator.id), "member", 403, "forbidden"),
+        (pool_mandate(world, consortium_id, world.member), "admin", 422, "refused"),
+    ]  # fmt: skip
+    for body, who, status, code in cases:
+        answer = client.post(f"{API}/mandates", json=body, headers=world.keys[who])
+        assert_error(answer, status, code)
+    assert count(database, "mandates") == 0
+    assert_error(
+        client.get(f"{API}/mandates?consortium_id={consortium_id}", headers=world.keys["outsider"]),
+        403,
+        "forbidden",
+    )

@@ -5,21 +5,27 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from ccx.clock import SimulatedClock
+from ccx.consortia import MemberRole
 from ccx.db import Database
 from ccx.programs import Track
+from ccx.programs.ledger_ids import mandate_id, spend_id
 from tests.cli.session import (
     TODAY,
     count,
     run,
 )
-from tests.consortia_factories import anchor, sme
+from tests.consortia_factories import add_member, anchor, make_consortium, sme
 from tests.programs_factories import (
+    CREDIT,
+    PROGRAMME_ID,
     apply,
+    certified_integrator,
     make_programme,
     verified_ledger,  # noqa: F401 - a fixture
 )
@@ -27,16 +33,21 @@ from tests.programs_factories import (
 pytestmark = pytest.mark.usefixtures("verified_ledger")
 
 
+def open_programme(database: Database, clock: SimulatedClock, **changes: Any) -> None:
+    """Programme 7, open from yesterday for a month."""
+    make_programme(
+        database,
+        clock,
+        opens_on=TODAY - timedelta(days=1),
+        closes_on=TODAY + timedelta(days=30),
+        **changes,
+    )
+
+
 def test_a_consortium_session(
     ccx: CliRunner, database: Database, today_clock: SimulatedClock
 ) -> None:
-    make_programme(
-        database,
-        today_clock,
-        opens_on=TODAY - timedelta(days=1),
-        closes_on=TODAY + timedelta(days=30),
-        tracks=frozenset({Track.SME_DIRECT, Track.CONSORTIUM}),
-    )
+    open_programme(database, today_clock, tracks=frozenset({Track.SME_DIRECT, Track.CONSORTIUM}))
     lead = anchor(database, today_clock, 1)
     member = sme(database, today_clock, 2)
     apply(database, today_clock, member.id)
@@ -93,3 +104,48 @@ def test_bad_input_and_refusals_exit_non_zero(
     )  # fmt: skip
     run(ccx, "consortia", "show", "9", code=1)
     assert count(database, "consortium_models") == 0
+
+
+def test_a_consortium_mandate_session(
+    ccx: CliRunner, database: Database, today_clock: SimulatedClock
+) -> None:
+    open_programme(database, today_clock)
+    consortium = make_consortium(database, today_clock, anchor(database, today_clock, 1).id)
+    member = sme(database, today_clock, 2)
+    add_member(database, today_clock, consortium.id, MemberRole.SME, member.id)
+    apply(database, today_clock, member.id)
+    integrator = certified_integrator(database, today_clock, 3)
+    run(
+        ccx, "consortia", "contribute", str(consortium.id), "--programme", "7",
+        "--firm", str(member.id), "--amount", "30", "--key", "c1",
+    )  # fmt: skip
+    grant = [
+        "mandates", "grant", "--programme", "7", "--integrator", str(integrator.id),
+        "--project", "weld QA", "--cap", "20", "--until", str(TODAY + timedelta(days=20)),
+        "--key", "m1", "--consortium", str(consortium.id),
+    ]  # fmt: skip
+    assert "not_the_anchor" in run(ccx, *grant, "--firm", str(member.id), code=1)
+    granted = run(ccx, *grant, "--firm", str(consortium.anchor_id))
+    assert f"consortium {consortium.id}'s pool" in granted
+    mandate = str(mandate_id(PROGRAMME_ID, consortium.anchor_id, "m1"))
+    spent = run(
+        ccx, "mandates", "spend", mandate, "--amount", "10", "--purpose", "train", "--key", "s1"
+    )
+    assert "pool" in spent
+    run(ccx, "mandates", "spend", mandate, "--amount", "4", "--purpose", "x", "--key", "h1",
+        "--hold", "--timeout-s", "3600")  # fmt: skip
+    assert "settled" in run(
+        ccx, "mandates", "settle", str(spend_id(int(mandate), "h1")), "--post", "1"
+    )
+    assert "mandate_cap" in run(
+        ccx, "mandates", "spend", mandate, "--amount", "10", "--purpose", "x", "--key", "s2",
+        code=1,
+    )  # fmt: skip
+    run(ccx, "mandates", "redeem-fee", mandate, "--amount", "2", "--key", "f1")
+    [listed] = json.loads(
+        run(ccx, "mandates", "list", "--consortium", str(consortium.id), "--json")
+    )
+    assert (listed["consortium_id"], listed["drawn_micro"]) == (consortium.id, 13 * CREDIT)
+    assert "revoked" in run(ccx, "mandates", "revoke", mandate)
+    shown = json.loads(run(ccx, "consortia", "show", str(consortium.id), "--json"))
+    assert shown["pools"][0]["available_micro"] == 17 * CREDIT

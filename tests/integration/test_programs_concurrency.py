@@ -1,4 +1,5 @@
-"""Concurrent applications and spends on PostgreSQL: budgets, caps and keys hold under races.
+"""Concurrent applications and spends on PostgreSQL: budgets, caps, pools and keys hold under
+races.
 
 SQLite serialises every writer, so these races only exist on PostgreSQL.
 """
@@ -10,6 +11,7 @@ from collections import Counter
 import pytest
 
 from ccx.clock import SimulatedClock
+from ccx.consortia import queries as consortium_queries
 from ccx.db import Database, Dialect
 from ccx.programs import (
     Decision,
@@ -20,6 +22,8 @@ from ccx.programs import (
     queries,
     service,
 )
+from tests.integration.test_consortia_mandates import grant as pool_grant
+from tests.integration.test_consortia_mandates import setup as pool_setup
 from tests.integration.test_ledger_concurrency import race
 from tests.programs_factories import (
     CREDIT,
@@ -75,32 +79,46 @@ def test_racing_applications_of_one_firm_keep_its_cap_and_its_keys(
     assert_ledger_ok(pg)
 
 
+def racing_spend(
+    pg: Database, clock: SimulatedClock, mandate_id: int, key: str
+) -> Spend | RefusedError:
+    """Spend 10 credits under the mandate; a refusal is returned, not raised."""
+    try:
+        return pg.run_write(
+            lambda s: mandates.spend_under_mandate(
+                s,
+                mandate_id=mandate_id,
+                amount_micro=10 * CREDIT,
+                purpose="race",
+                transfer_key=key,
+                clock=clock,
+            )
+        )
+    except RefusedError as error:
+        return error
+
+
 def test_racing_spends_keep_the_mandate_cap(pg: Database, clock: SimulatedClock) -> None:
     make_programme(pg, clock)
     firm = register(pg, clock, 1)
     apply(pg, clock, firm.id)
     integrator = certified_integrator(pg, clock, 2)
     mandate = grant_mandate(pg, clock, firm.id, integrator.id, cap_micro=50 * CREDIT)
-
-    def spend(index: int) -> Spend | RefusedError:
-        try:
-            return pg.run_write(
-                lambda s: mandates.spend_under_mandate(
-                    s,
-                    mandate_id=mandate.id,
-                    amount_micro=10 * CREDIT,
-                    purpose="race",
-                    transfer_key=f"s{index}",
-                    clock=clock,
-                )
-            )
-        except RefusedError as error:
-            return error
-
-    results = race(12, spend)
+    results = race(12, lambda i: racing_spend(pg, clock, mandate.id, f"s{i}"))
     assert sum(isinstance(result, Spend) for result in results) == 5
     with pg.read() as session:
         shown = queries.get_mandate(session, mandate.id)
     assert shown is not None
     assert shown.drawn_micro == 50 * CREDIT
+    assert_ledger_ok(pg)
+
+
+def test_racing_spends_from_one_pool_never_overdraw_it(pg: Database, clock: SimulatedClock) -> None:
+    scene = pool_setup(pg, clock, pooled=40)
+    granted = [pool_grant(pg, clock, scene, key=f"m{n}") for n in range(4)]
+    results = race(12, lambda i: racing_spend(pg, clock, granted[i % 4].id, f"s{i}"))
+    assert sum(isinstance(result, Spend) for result in results) == 4
+    with pg.read() as session:
+        pools = consortium_queries.list_pools(session, scene.consortium_id)
+    assert [(pool.available_micro, pool.spent_micro) for pool in pools] == [(0, 40 * CREDIT)]
     assert_ledger_ok(pg)

@@ -117,3 +117,18 @@ def can_read_consortium(principal: Principal, member_org_ids: frozenset[int]) ->
 def can_contribute_to_consortium(principal: Principal, firm_id: int) -> bool:
     """A member firm contributes its own credits only."""
     return principal.role is Role.FIRM and principal.org_id == firm_id
+
+
+def can_grant_consortium_mandate(principal: Principal, anchor_id: int) -> bool:
+    """A mandate over a consortium's pool: the anchor firm, or the administrator (revoking is
+    `can_revoke_mandate` with the anchor as the firm)."""
+    return can_manage_consortium(principal, anchor_id)
+
+
+def can_read_consortium_mandate(
+    principal: Principal, member_org_ids: frozenset[int], integrator_id: int
+) -> bool:
+    """Read-all roles, the consortium's members and the integrator the mandate names."""
+    if can_read_consortium(principal, member_org_ids):
+        return True
+    return principal.org_id is not None and principal.org_id == integrator_id

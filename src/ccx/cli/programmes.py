@@ -472,8 +472,13 @@ def audit_fail(
 
 def _print_mandate(mandate: Mandate) -> None:
     state = "revoked" if mandate.revoked_at_ns is not None else f"until {mandate.valid_until}"
+    source = (
+        f"firm {mandate.firm_id}"
+        if mandate.consortium_id is None
+        else f"consortium {mandate.consortium_id}'s pool (anchor {mandate.firm_id})"
+    )
     say(
-        f"mandate {mandate.id} (programme {mandate.programme_id}): firm {mandate.firm_id}"
+        f"mandate {mandate.id} (programme {mandate.programme_id}): {source}"
         f" → integrator {mandate.integrator_id},"
         f" {mandate.project!r}, cap {credits_text(mandate.cap_micro)} credits"
         f" (drawn {credits_text(mandate.drawn_micro)}, fees {credits_text(mandate.fees_micro)}"
@@ -485,14 +490,20 @@ def _print_mandate(mandate: Mandate) -> None:
 def grant(
     ctx: typer.Context,
     programme: int = typer.Option(..., min=1, max=LEDGER_MAX),
-    firm: int = typer.Option(..., min=1, max=ID_MAX, help="The firm giving the mandate."),
+    firm: int = typer.Option(
+        ..., min=1, max=ID_MAX, help="The firm giving the mandate (a consortium's anchor)."
+    ),
     integrator: int = typer.Option(..., min=1, max=ID_MAX, help="The certified integrator."),
     project: str = typer.Option(..., help="The project the credits are for."),
     cap: str = typer.Option(..., help="Most credits drawn under the mandate."),
     until: datetime = typer.Option(..., formats=DAY, help="Last day the mandate may be used."),
     key: str = typer.Option(..., help="Idempotency key: the same key again answers the same."),
+    consortium: int | None = typer.Option(
+        None, min=1, max=ID_MAX, help="Spend from this consortium's pool (--firm: its anchor)."
+    ),
 ) -> None:
-    """Give an integrator a mandate over the firm's credits in a programme."""
+    """Give an integrator a mandate over the firm's credits in a programme, or (with
+    --consortium) over the consortium's pool."""
     new = NewMandate(
         programme_id=programme,
         firm_id=firm,
@@ -501,6 +512,7 @@ def grant(
         cap_micro=credits_option(cap, "--cap"),
         valid_until=until.date(),
         key=key,
+        consortium_id=consortium,
     )
     context = context_of(ctx)
     _print_mandate(write(context, lambda s: mandates.grant_mandate(s, new, context.clock)))
@@ -541,6 +553,9 @@ def list_mandates(
     programme: int | None = typer.Option(None, min=1, max=LEDGER_MAX),
     firm: int | None = typer.Option(None, min=1, max=ID_MAX, help="Only those this firm gave."),
     integrator: int | None = typer.Option(None, min=1, max=ID_MAX, help="Only those naming it."),
+    consortium: int | None = typer.Option(
+        None, min=1, max=ID_MAX, help="Only those over this consortium's pool."
+    ),
     after: int = typer.Option(0, min=0, max=ID_MAX, help="Show ids after this one (paging)."),
     limit: int = typer.Option(100, min=1, max=LIST_LIMIT_MAX),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
@@ -554,6 +569,7 @@ def list_mandates(
             programme_id=programme,
             firm_id=firm,
             integrator_id=integrator,
+            consortium_id=consortium,
         )
     if as_json:
         print_json([asdict(mandate) for mandate in found])
@@ -573,8 +589,9 @@ def _print_spend(spend: Spend) -> None:
             if spend.pending and leg.posted_micro is not None
             else ""
         )
+        source = "lot" if spend.consortium_id is None else "pool"
         say(
-            f"  lot {leg.lot_account_id}: {credits_text(leg.amount_micro)}{posted}"
+            f"  {source} {leg.lot_account_id}: {credits_text(leg.amount_micro)}{posted}"
             f" (transfer {leg.transfer_id})"
         )
 
@@ -591,7 +608,8 @@ def spend(
         0, min=0, max=TIMEOUT_S_MAX, help="Holds expire after this (0: never)."
     ),
 ) -> None:
-    """Draw credits for compute from the firm's lots, earliest expiry first."""
+    """Draw credits for compute from the firm's lots, earliest expiry first (or from the
+    consortium's pool)."""
     micro = credits_option(amount, "--amount")
     context = context_of(ctx)
     _print_spend(

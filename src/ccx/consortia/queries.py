@@ -116,6 +116,18 @@ def list_pools(session: Session, consortium_id: int) -> list[Pool]:
     return pools
 
 
+def locked_pool_account(session: Session, *, consortium_id: int, programme_id: int) -> int:
+    """The consortium's pool account in the programme, with its pool row locked (spends from
+    the pool take it as spends from lots take the lots' rows). The pool must exist."""
+    account_id = session.scalar(
+        sa.select(PoolRow.account_id)
+        .where(PoolRow.consortium_id == consortium_id, PoolRow.programme_id == programme_id)
+        .with_for_update()
+    )
+    assert account_id is not None, (consortium_id, programme_id)
+    return account_id
+
+
 def contribution_from_row(row: ContributionRow) -> Contribution:
     return Contribution(
         id=row.id,

@@ -1,7 +1,8 @@
 """The rules of mandates and of spending under them (pure).
 
-A mandate lets one certified integrator draw up to its cap from one firm's lots in one
-programme until its last day. Spends draw from the firm's lots earliest expiry first. Of the
+A mandate lets one certified integrator draw up to its cap from one firm's lots (or, given by
+a consortium's anchor, from the consortium's pool) in one programme until its last day. Spends
+draw from the firm's lots earliest expiry first. Of the
 cap, at most the programme's service share (rounded down) may be redeemed as the integrator's
 fee; the rest is for compute only. Holds count against the cap until they are released.
 """
@@ -47,8 +48,11 @@ def grant_reasons(
     conflicts: Sequence[str],
     firm_has_lots: bool,
     today: date,
+    no_source: str = "the firm holds no lot in this programme",
 ) -> list[Reason]:
-    """Every reason a firm may not give this integrator a mandate; empty when it may."""
+    """Every reason a firm may not give this integrator a mandate; empty when it may.
+    `firm_has_lots` says whether the mandate's source (the firm's lots, or the consortium's
+    pool) exists in the programme; `no_source` is the reason's text when it does not."""
     reasons = []
     if integrator.kind is not OrgKind.INTEGRATOR:
         reasons.append(
@@ -60,9 +64,7 @@ def grant_reasons(
     reasons += certification_reasons(integrator.id, certification, today)
     reasons += [Reason(ReasonCode.CONFLICT_OF_INTEREST, text) for text in conflicts]
     if not firm_has_lots:
-        reasons.append(
-            Reason(ReasonCode.NO_CREDITS_IN_PROGRAMME, "the firm holds no lot in this programme")
-        )
+        reasons.append(Reason(ReasonCode.NO_CREDITS_IN_PROGRAMME, no_source))
     return reasons
 
 
@@ -74,8 +76,10 @@ def spend_reasons(
     available_micro: int,
     certification: Certification | None,
     today: date,
+    source: str = "the firm's spendable lots hold",
 ) -> list[Reason]:
-    """Every reason a spend under `mandate` is refused; empty when it may go ahead."""
+    """Every reason a spend under `mandate` is refused; empty when it may go ahead. `source`
+    opens the text of a shortfall (the firm's lots, or the consortium's pool)."""
     reasons = []
     if mandate.revoked_at_ns is not None:
         reasons.append(Reason(ReasonCode.MANDATE_REVOKED, f"mandate {mandate.id} was revoked"))
@@ -108,7 +112,7 @@ def spend_reasons(
         reasons.append(
             Reason(
                 ReasonCode.INSUFFICIENT_CREDITS,
-                f"the firm's spendable lots hold {credits_text(available_micro)} credits,"
+                f"{source} {credits_text(available_micro)} credits,"
                 f" not {credits_text(amount_micro)}",
             )
         )

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ccx.clock import Clock
+from ccx.consortia import queries as consortia_queries
 from ccx.ledger import queries as ledger_queries
 from ccx.ledger import service as ledger_service
 from ccx.ledger.types import (
@@ -67,8 +68,10 @@ def _mandate_problems(new: NewMandate, today: date) -> list[str]:
 
 def grant_mandate(session: Session, new: NewMandate, clock: Clock) -> Mandate:
     """A firm lets a certified, unrelated integrator spend up to `cap_micro` of its lots in
-    the programme for a project until `valid_until`. Refusals list every reason; the same
-    (programme, firm, key) again answers the existing mandate."""
+    the programme for a project until `valid_until`; with `consortium_id`, the consortium's
+    anchor lets it spend from the consortium's pool. Refusals list every reason; the same
+    (programme, firm, key) again answers the existing mandate (an anchor's keys are shared by
+    its own and its consortia's mandates)."""
     new = NewMandate(
         programme_id=new.programme_id,
         firm_id=new.firm_id,
@@ -77,25 +80,32 @@ def grant_mandate(session: Session, new: NewMandate, clock: Clock) -> Mandate:
         cap_micro=new.cap_micro,
         valid_until=new.valid_until,
         key=new.key.strip(),
+        consortium_id=new.consortium_id,
     )
     today = utc_today(clock)
     check_problems(_mandate_problems(new, today))
     if get_programme(session, new.programme_id) is None:
         raise NotFoundError(f"no programme {new.programme_id}")
     require_organisation(session, new.firm_id)
+    anchor_reasons = _anchor_reasons(session, new)
     integrator = require_organisation(session, new.integrator_id)
     mandate_id = ledger_ids.mandate_id(new.programme_id, new.firm_id, new.key)
     existing = session.get(MandateRow, mandate_id)
     if existing is not None:
         return _same_mandate(session, existing, new)
-    reasons = drawing.grant_reasons(
+    reasons = anchor_reasons + drawing.grant_reasons(
         integrator,
         registry_queries.get_certification(session, integrator.id),
         conflicts=registry_queries.conflict_of_interest_reasons(
             session, firm_id=new.firm_id, integrator_id=integrator.id
         ),
-        firm_has_lots=_holds_lots(session, new.programme_id, new.firm_id),
+        firm_has_lots=_has_source(session, new),
         today=today,
+        no_source=(
+            "the firm holds no lot in this programme"
+            if new.consortium_id is None
+            else f"consortium {new.consortium_id} has no pool in this programme"
+        ),
     )
     if reasons:
         raise RefusedError("mandate", reasons)
@@ -104,6 +114,7 @@ def grant_mandate(session: Session, new: NewMandate, clock: Clock) -> Mandate:
         programme_id=new.programme_id,
         firm_id=new.firm_id,
         integrator_id=new.integrator_id,
+        consortium_id=new.consortium_id,
         key=new.key,
         project=new.project,
         cap_micro=new.cap_micro,
@@ -117,16 +128,44 @@ def grant_mandate(session: Session, new: NewMandate, clock: Clock) -> Mandate:
 
 
 def _same_mandate(session: Session, row: MandateRow, new: NewMandate) -> Mandate:
-    stored = (row.integrator_id, row.project, row.cap_micro, row.valid_until)
-    if stored != (new.integrator_id, new.project, new.cap_micro, new.valid_until):
+    stored = (row.integrator_id, row.project, row.cap_micro, row.valid_until, row.consortium_id)
+    if stored != (
+        new.integrator_id,
+        new.project,
+        new.cap_micro,
+        new.valid_until,
+        new.consortium_id,
+    ):
         raise ConflictError(f"mandate {new.key!r} of firm {new.firm_id} exists with other fields")
     return mandate_from_row(session, row)
 
 
-def _holds_lots(session: Session, programme_id: int, firm_id: int) -> bool:
+def _anchor_reasons(session: Session, new: NewMandate) -> list[Reason]:
+    """For a consortium mandate: the consortium exists and the firm giving it is its anchor."""
+    if new.consortium_id is None:
+        return []
+    consortium = consortia_queries.get_consortium(session, new.consortium_id)
+    if consortium is None:
+        raise NotFoundError(f"no consortium {new.consortium_id}")
+    if consortium.anchor_id == new.firm_id:
+        return []
+    return [
+        Reason(
+            ReasonCode.NOT_THE_ANCHOR,
+            f"firm {new.firm_id} is not the anchor of consortium {consortium.id}"
+            f" (organisation {consortium.anchor_id} is)",
+        )
+    ]
+
+
+def _has_source(session: Session, new: NewMandate) -> bool:
+    """The firm holds a lot in the programme, or the consortium has a pool there."""
+    if new.consortium_id is not None:
+        pool = ledger_ids.consortium_pool_account_id(new.programme_id, new.consortium_id)
+        return ledger_queries.get_account(session, pool) is not None
     found = session.scalar(
         sa.select(LotRow.account_id)
-        .where(LotRow.programme_id == programme_id, LotRow.firm_id == firm_id)
+        .where(LotRow.programme_id == new.programme_id, LotRow.firm_id == new.firm_id)
         .limit(1)
     )
     return found is not None
@@ -196,9 +235,10 @@ def spend_under_mandate(
     timeout_s: int = 0,
 ) -> Spend:
     """Draw credits for compute from the firm's lots to the centre's revenue account, earliest
-    expiry first, as one linked chain; `pending` places holds (to be settled with
-    `settle_spend`) that expire after `timeout_s` (0: never). Refusals list every reason; the
-    same key again answers the recorded spend."""
+    expiry first, as one linked chain (under a consortium mandate: from the consortium's
+    pool); `pending` places holds (to be settled with `settle_spend`) that expire after
+    `timeout_s` (0: never). Refusals list every reason; the same key again answers the
+    recorded spend."""
     request = _Draw(
         SpendKind.COMPUTE, amount_micro, purpose.strip(), transfer_key.strip(), pending, timeout_s
     )
@@ -208,8 +248,9 @@ def spend_under_mandate(
 def redeem_service_fee(
     session: Session, *, mandate_id: int, amount_micro: int, transfer_key: str, clock: Clock
 ) -> Spend:
-    """Move the integrator's fee from the firm's lots to its payable account in the programme,
-    within the programme's service share of the mandate's cap (and within the cap)."""
+    """Move the integrator's fee from the firm's lots (or the consortium's pool) to its payable
+    account in the programme, within the programme's service share of the mandate's cap (and
+    within the cap)."""
     request = _Draw(
         SpendKind.SERVICE_FEE, amount_micro, "service fee", transfer_key.strip(), False, 0
     )
@@ -228,9 +269,7 @@ def _draw(session: Session, mandate_id: int, request: _Draw, clock: Clock) -> Sp
             )
         return _spend(session, spend_id)
     today = utc_today(clock)
-    spendable = spendable_lots(
-        session, programme_id=row.programme_id, firm_id=row.firm_id, today=today
-    )
+    spendable = _sources(session, row, today)
     reasons = drawing.spend_reasons(
         mandate_from_row(session, row),
         kind=request.kind,
@@ -238,6 +277,11 @@ def _draw(session: Session, mandate_id: int, request: _Draw, clock: Clock) -> Sp
         available_micro=sum(lot.available_micro for lot in spendable),
         certification=registry_queries.get_certification(session, row.integrator_id),
         today=today,
+        source=(
+            "the firm's spendable lots hold"
+            if row.consortium_id is None
+            else "the consortium's pool holds"
+        ),
     )
     if reasons:
         raise RefusedError("spend", reasons)
@@ -275,6 +319,20 @@ def spendable_lots(
     ]
 
 
+def _sources(session: Session, mandate: MandateRow, today: date) -> list[drawing.SpendableLot]:
+    """What a spend under the mandate draws from: the firm's spendable lots, or the
+    consortium's pool (as one lot that never expires); locked either way."""
+    if mandate.consortium_id is None:
+        return spendable_lots(
+            session, programme_id=mandate.programme_id, firm_id=mandate.firm_id, today=today
+        )
+    pool = consortia_queries.locked_pool_account(
+        session, consortium_id=mandate.consortium_id, programme_id=mandate.programme_id
+    )
+    account = ledger_queries.get_accounts(session, [pool])[pool]
+    return [drawing.SpendableLot(pool, date.max, account.balance_available)]
+
+
 def _destination(session: Session, mandate: MandateRow, kind: SpendKind, clock: Clock) -> int:
     """The centre's revenue account, or the integrator's payable account (opened if new)."""
     if kind is SpendKind.COMPUTE:
@@ -299,10 +357,11 @@ def _move(
     destination: int,
     clock: Clock,
 ) -> None:
-    """The spend's chain of transfers, one per lot in `plan`, and its legs."""
+    """The spend's chain of transfers, one per lot (or the pool) in `plan`, and its legs."""
     assert mandate.integrator_id <= USER_DATA_32_MAX
     code = TransferCode.COMPUTE if spend.kind == SpendKind.COMPUTE else TransferCode.SERVICE_FEE
     spend_id, pending, timeout_s = spend.id, spend.pending, spend.timeout_s
+    from_pool = mandate.consortium_id is not None
     transfers = [
         NewTransfer(
             id=ledger_ids.spend_transfer_id(spend_id, lot_id),
@@ -325,7 +384,8 @@ def _move(
             transfer_id=transfer.id,
             spend_id=spend_id,
             position=position,
-            lot_account_id=transfer.debit_account_id,
+            lot_account_id=None if from_pool else transfer.debit_account_id,
+            pool_account_id=transfer.debit_account_id if from_pool else None,
             amount_micro=transfer.amount,
             posted_micro=None if pending else transfer.amount,
         )

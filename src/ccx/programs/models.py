@@ -125,12 +125,18 @@ class LotRow(Base):
 
 
 class MandateRow(Base):
+    """A mandate over a firm's lots, or over a consortium's pool (given by its anchor)."""
+
     __tablename__ = "mandates"
 
     id: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     programme_id: Mapped[int] = mapped_column(sa.ForeignKey("programmes.id"))
     firm_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     integrator_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    # a consortium mandate draws from the consortium's pool; `firm_id` is then its anchor
+    consortium_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("consortia.id", name="fk_mandates_consortium_id_consortia"), index=True
+    )
     key: Mapped[str] = mapped_column(sa.String(64))
     project: Mapped[str] = mapped_column(sa.String(200))
     cap_micro: Mapped[int] = mapped_column(sa.BigInteger)
@@ -169,7 +175,7 @@ class SpendRow(Base):
 
 
 class SpendLegRow(Base):
-    """One transfer of a spend: from one lot."""
+    """One transfer of a spend: from one lot, or from a consortium's pool."""
 
     __tablename__ = "mandate_spend_legs"
 
@@ -178,6 +184,15 @@ class SpendLegRow(Base):
     )
     spend_id: Mapped[int] = mapped_column(sa.ForeignKey("mandate_spends.id"), index=True)
     position: Mapped[int] = mapped_column(sa.Integer)
-    lot_account_id: Mapped[int] = mapped_column(sa.ForeignKey("programme_lots.account_id"))
+    lot_account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("programme_lots.account_id"))
+    pool_account_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("accounts.id", name="fk_mandate_spend_legs_pool_account_id_accounts")
+    )
     amount_micro: Mapped[int] = mapped_column(sa.BigInteger)
     posted_micro: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(lot_account_id IS NULL) <> (pool_account_id IS NULL)", name="spend_leg_one_source"
+        ),
+    )

@@ -346,6 +346,7 @@ def mandate_from_row(session: Session, row: MandateRow) -> Mandate:
         drawn_micro=sum(_drawn(session, spend, legs[spend.id]) for spend in spends),
         fees_micro=sum(s.amount_micro for s in spends if s.kind == SpendKind.SERVICE_FEE.value),
         fee_max_micro=fee_max_micro(row.cap_micro, share_bp),
+        consortium_id=row.consortium_id,
     )
 
 
@@ -363,9 +364,11 @@ def list_mandates(
     firm_id: int | None = None,
     integrator_id: int | None = None,
     party_id: int | None = None,
+    consortium_id: int | None = None,
 ) -> list[Mandate]:
     """Mandates with id > after_id, in id order, optionally filtered (`party_id`: mandates
-    that name the organisation as firm or as integrator)."""
+    that name the organisation as firm or as integrator; `consortium_id`: mandates over the
+    consortium's pool)."""
     assert 0 < limit <= PAGE_SIZE_MAX
     statement = sa.select(MandateRow).where(MandateRow.id > after_id)
     if party_id is not None:
@@ -378,6 +381,8 @@ def list_mandates(
         statement = statement.where(MandateRow.firm_id == firm_id)
     if integrator_id is not None:
         statement = statement.where(MandateRow.integrator_id == integrator_id)
+    if consortium_id is not None:
+        statement = statement.where(MandateRow.consortium_id == consortium_id)
     rows = session.scalars(statement.order_by(MandateRow.id).limit(limit)).all()
     return [mandate_from_row(session, row) for row in rows]
 
@@ -407,12 +412,25 @@ def spend_from_rows(
         timeout_s=row.timeout_s,
         status=status,
         legs=tuple(
-            SpendLeg(leg.transfer_id, leg.lot_account_id, leg.amount_micro, leg.posted_micro)
+            SpendLeg(
+                leg.transfer_id,
+                _source_account(leg),
+                leg.amount_micro,
+                leg.posted_micro,
+            )
             for leg in legs
         ),
         amount_krw=krw_for(row.amount_micro, price),
         created_at_ns=row.created_at_ns,
+        consortium_id=mandate.consortium_id,
     )
+
+
+def _source_account(leg: SpendLegRow) -> int:
+    """The account a leg draws from: its lot, or the consortium's pool."""
+    source = leg.lot_account_id if leg.lot_account_id is not None else leg.pool_account_id
+    assert source is not None
+    return source
 
 
 def get_spend(session: Session, spend_id: int) -> Spend | None:

@@ -3,8 +3,9 @@ in `ccx.programs.mandates`). Each takes a session inside an open transaction and
 
 Each write locks at most one of: the programme row (applications to one programme are decided
 one at a time), an application row (audits), a mandate row (spends), a spend row (settlement);
-then the lot rows, sorted by id; then the ledger's accounts (the ledger sorts them). Always in
-that order, so concurrent writers cannot deadlock. SQLite serialises every writer anyway.
+then the lot rows, sorted by id (or, for a consortium mandate, the consortium's pool row); then
+the ledger's accounts (the ledger sorts them). Always in that order, so concurrent writers
+cannot deadlock. SQLite serialises every writer anyway.
 """
 
 from __future__ import annotations

@@ -114,6 +114,7 @@ class ReasonCode(enum.StrEnum):
     HOLD_NOT_PENDING = "hold_not_pending"
     CONSORTIUM_CAP = "consortium_cap"
     NOT_A_MEMBER = "not_a_member"
+    NOT_THE_ANCHOR = "not_the_anchor"
     WRONG_KIND_FOR_ROLE = "wrong_kind_for_role"
     NOT_IN_INDUSTRY = "not_in_industry"
     NOT_A_RESEARCHER = "not_a_researcher"
@@ -329,10 +330,14 @@ class NewMandate:
     cap_micro: int
     valid_until: date  # the last day it may be used
     key: str
+    consortium_id: int | None = None  # draw from this consortium's pool; `firm_id` its anchor
 
 
 @dataclass(frozen=True, slots=True)
 class Mandate:
+    """A firm's mandate over its lots, or (with `consortium_id`) its anchor's mandate over the
+    consortium's pool."""
+
     id: int
     programme_id: int
     firm_id: int
@@ -346,14 +351,15 @@ class Mandate:
     drawn_micro: int  # compute and fees drawn under it, holds included until released
     fees_micro: int  # service fees redeemed
     fee_max_micro: int  # the programme's service share of the cap
+    consortium_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class SpendLeg:
-    """One transfer of a spend: from one lot."""
+    """One transfer of a spend: from one lot, or from the consortium's pool."""
 
     transfer_id: int
-    lot_account_id: int
+    lot_account_id: int  # the lot, or for a consortium mandate the consortium's pool
     amount_micro: int
     posted_micro: int | None  # for a hold: what was posted when it was settled
 
@@ -362,7 +368,8 @@ class SpendLeg:
 class Spend:
     """Credits drawn under a mandate: one transfer per lot, earliest expiry first, as one
     linked chain. Every transfer carries the mandate (user_data_64) and the integrator
-    (user_data_32); the lots name the firm."""
+    (user_data_32); the lots name the firm. Under a consortium mandate the one transfer draws
+    from the consortium's pool, and `firm_id` is the consortium's anchor."""
 
     id: int
     mandate_id: int
@@ -379,3 +386,4 @@ class Spend:
     legs: tuple[SpendLeg, ...]
     amount_krw: int  # at the programme's price
     created_at_ns: int
+    consortium_id: int | None = None

@@ -2,8 +2,9 @@
 
 Every key reads programmes; the administrator creates them, decides audits and sweeps expired
 lots. A firm applies for itself, sees its own applications and lots, and gives and revokes its
-own mandates; an integrator sees the mandates that name it and redeems its fee under them;
-read-all roles see everything.
+own mandates; a consortium's anchor (or the administrator) gives and revokes mandates over the
+consortium's pool, which its members read too; an integrator sees the mandates that name it
+and redeems its fee under them; read-all roles see everything.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from ccx.api.schemas.programmes import (
     SpendOut,
 )
 from ccx.auth import Principal, policy
+from ccx.consortia import Consortium
+from ccx.consortia import queries as consortium_queries
 from ccx.ledger.types import LEDGER_MAX
 from ccx.programs import (
     AuditStatus,
@@ -238,30 +241,64 @@ def post_lot_expiry(
 
 @router.post("/mandates", status_code=201, responses=error_responses(403, 404, 409))
 def post_mandate(body: MandateIn, context: Context, principal: CurrentPrincipal) -> MandateOut:
-    """A firm gives a certified, unrelated integrator a mandate over its credits. A refusal
-    answers 422 `refused` with every reason; the same key again answers the same mandate."""
-    firm_id = principal.org_id
-    if firm_id is None or not policy.can_grant_mandate(principal, firm_id):
-        raise forbidden("only a firm key gives mandates, over its own credits")
-    new = body.to_new(firm_id)
+    """A firm gives a certified, unrelated integrator a mandate over its credits; with
+    `consortium_id`, the consortium's anchor (or the administrator) gives one over the
+    consortium's pool. A refusal answers 422 `refused` with every reason; the same key again
+    answers the same mandate."""
+    new = body.to_new(_granter(context, principal, body.consortium_id))
     mandate = write_or_answer(context, lambda s: mandates.grant_mandate(s, new, context.clock))
     return MandateOut.of(mandate)
 
 
-@router.get("/mandates", responses=error_responses(403))
+def _consortium(context: ApiContext, consortium_id: int) -> Consortium:
+    with context.database.read() as session:
+        consortium = consortium_queries.get_consortium(session, consortium_id)
+    if consortium is None:
+        raise not_found("consortium", consortium_id)
+    return consortium
+
+
+def _granter(context: ApiContext, principal: Principal, consortium_id: int | None) -> int:
+    """The firm in whose name a mandate is given: the caller's own, or for a mandate over a
+    consortium's pool the consortium's anchor."""
+    if consortium_id is None:
+        firm_id = principal.org_id
+        if firm_id is None or not policy.can_grant_mandate(principal, firm_id):
+            raise forbidden("only a firm key gives mandates, over its own credits")
+        return firm_id
+    consortium = _consortium(context, consortium_id)
+    if not policy.can_grant_consortium_mandate(principal, consortium.anchor_id):
+        raise forbidden("only the anchor firm, or the administrator, gives consortium mandates")
+    return consortium.anchor_id
+
+
+@router.get("/mandates", responses=error_responses(403, 404))
 def get_mandates(
     *,
     context: Context,
     principal: CurrentPrincipal,
     programme_id: ProgrammeId | None = None,
+    consortium_id: Annotated[int | None, Query(ge=1)] = None,
     after_id: AfterId = 0,
     limit: Limit = PAGE_SIZE_DEFAULT,
 ) -> Page[MandateOut]:
-    """Mandates in id order. Firm and integrator keys see the ones naming their organisation."""
-    party_id = owner_scope(principal)
+    """Mandates in id order. Firm and integrator keys see the ones naming their organisation;
+    with `consortium_id`, the consortium's mandates over its pool, for its members."""
+    if consortium_id is None:
+        party_id = owner_scope(principal)
+    else:
+        consortium = _consortium(context, consortium_id)
+        if not policy.can_read_consortium(principal, consortium.member_org_ids):
+            raise forbidden(f"your organisation is not a member of consortium {consortium_id}")
+        party_id = None
     with context.database.read() as session:
         found = queries.list_mandates(
-            session, limit=limit, after_id=after_id, programme_id=programme_id, party_id=party_id
+            session,
+            limit=limit,
+            after_id=after_id,
+            programme_id=programme_id,
+            party_id=party_id,
+            consortium_id=consortium_id,
         )
     return Page[MandateOut](
         items=[MandateOut.of(mandate) for mandate in found],
@@ -274,7 +311,11 @@ def _readable_mandate(context: ApiContext, principal: Principal, mandate_id: int
         mandate = queries.get_mandate(session, mandate_id)
     if mandate is None:
         raise not_found("mandate", mandate_id)
-    if not policy.can_read_mandate(principal, mandate.firm_id, mandate.integrator_id):
+    if mandate.consortium_id is not None:
+        members = _consortium(context, mandate.consortium_id).member_org_ids
+        if not policy.can_read_consortium_mandate(principal, members, mandate.integrator_id):
+            raise forbidden(f"mandate {mandate_id} is over a consortium you are not in")
+    elif not policy.can_read_mandate(principal, mandate.firm_id, mandate.integrator_id):
         raise forbidden(f"mandate {mandate_id} names neither your organisation")
     return mandate
 

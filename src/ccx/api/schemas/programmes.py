@@ -355,6 +355,9 @@ class MandateIn(_Body):
     cap_micro: MicroCredits
     valid_until: date = Field(description="The last day the mandate may be used.")
     key: Key
+    consortium_id: Id | None = Field(
+        None, description="Spend from this consortium's pool (given by its anchor)."
+    )
 
     def to_new(self, firm_id: int) -> NewMandate:
         return NewMandate(
@@ -365,6 +368,7 @@ class MandateIn(_Body):
             cap_micro=self.cap_micro,
             valid_until=self.valid_until,
             key=self.key,
+            consortium_id=self.consortium_id,
         )
 
 
@@ -382,6 +386,9 @@ class MandateOut(BaseModel):
     drawn_micro: int = Field(description="Compute and fees drawn, holds included.")
     fees_micro: int
     fee_max_micro: int = Field(description="The programme's service share of the cap.")
+    consortium_id: int | None = Field(
+        description="The consortium whose pool it spends from (`firm_id` is its anchor)."
+    )
 
     @classmethod
     def of(cls, mandate: Mandate) -> MandateOut:
@@ -399,6 +406,7 @@ class MandateOut(BaseModel):
             drawn_micro=mandate.drawn_micro,
             fees_micro=mandate.fees_micro,
             fee_max_micro=mandate.fee_max_micro,
+            consortium_id=mandate.consortium_id,
         )
 
 
@@ -409,7 +417,7 @@ class FeeIn(_Body):
 
 class SpendLegOut(BaseModel):
     transfer_id: int
-    lot_account_id: int
+    lot_account_id: int = Field(description="The lot, or the consortium's pool, drawn from.")
     amount_micro: int
     posted_micro: int | None
 
@@ -428,8 +436,11 @@ class SpendOut(BaseModel):
     pending: bool
     timeout_s: int
     status: str = Field(description="`posted`, `held` or `settled`.")
-    legs: list[SpendLegOut] = Field(description="One transfer per lot, earliest expiry first.")
+    legs: list[SpendLegOut] = Field(
+        description="One transfer per lot, earliest expiry first (or one from the pool)."
+    )
     created_at_ns: int
+    consortium_id: int | None = Field(description="The consortium whose pool it drew from.")
 
     @classmethod
     def of(cls, spend: Spend) -> SpendOut:
@@ -457,4 +468,5 @@ class SpendOut(BaseModel):
                 for leg in spend.legs
             ],
             created_at_ns=spend.created_at_ns,
+            consortium_id=spend.consortium_id,
         )
