@@ -18,6 +18,7 @@ from tests.consortia_factories import anchor, sme
 from tests.programs_factories import (
     CREDIT,
     PROGRAMME_ID,
+    advance_days,
     apply,
     certified_integrator,
     make_programme,
@@ -128,6 +129,7 @@ def test_the_consortium_flow_over_http(client: TestClient, world: World) -> None
     shown = ok(client.get(base, headers=world.keys["member"]))
     [pool] = shown["pools"]
     assert (pool["contributed_micro"], pool["granted_micro"]) == (40 * CREDIT, 100 * CREDIT)
+    assert (pool["expires_on"], pool["expired_micro"]) == ("2026-04-01", 0)
     assert [m["role"] for m in shown["members"]] == ["anchor", "sme"]
     [model] = ok(client.get(f"{base}/models", headers=world.keys["auditor"]))["items"]
     assert model["metrics"] == MODEL["metrics"]
@@ -165,6 +167,36 @@ def test_who_may_do_what(client: TestClient, world: World) -> None:
     assert ok(client.get(f"{API}/consortia", headers=keys["outsider"]))["items"] == []
     assert len(ok(client.get(f"{API}/consortia", headers=keys["member"]))["items"]) == 1
     ok(client.post(f"{base}/members", json=member, headers=keys["admin"]), 201)
+
+
+def test_the_pool_expiry_sweep_over_http(
+    client: TestClient, world: World, clock: SimulatedClock
+) -> None:
+    consortium_id = form(client, world)
+    client.post(
+        f"{API}/consortia/{consortium_id}/contributions",
+        json={"programme_id": PROGRAMME_ID, "amount_micro": 40 * CREDIT, "key": "c1"},
+        headers=world.keys["member"],
+    )
+    advance_days(clock, 90)
+    path = f"{API}/consortia/pools/expire"
+    for who in ("anchor", "auditor"):
+        assert_error(client.post(path, json={}, headers=world.keys[who]), 403, "forbidden")
+    assert_error(
+        client.post(path, json={"after_account_id": -1}, headers=world.keys["admin"]),
+        422,
+        "invalid_request",
+    )
+    sweep = ok(client.post(path, json={}, headers=world.keys["admin"]))
+    assert (sweep["expired_micro"], sweep["deferred"], sweep["next_after_account_id"]) == (
+        40 * CREDIT, [], None,
+    )  # fmt: skip
+    [pool] = ok(client.get(f"{API}/consortia/{consortium_id}", headers=world.keys["anchor"]))[
+        "pools"
+    ]
+    assert (pool["available_micro"], pool["expired_micro"], pool["expires_on"]) == (
+        0, 40 * CREDIT, None,
+    )  # fmt: skip
 
 
 def count(database: Database, table: str) -> int:

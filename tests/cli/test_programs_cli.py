@@ -116,6 +116,7 @@ def test_expire_sweeps_lots_granted_long_ago(
     apply(database, today_clock, firm.id, key="recent", programme_id=1)
     assert "1 lot(s) expired (100 credits); 0 deferred" in run(ccx, "programmes", "expire")
     assert "0 lot(s) expired" in run(ccx, "programmes", "expire")
+    assert "0 consortium pool(s) expired (0 credits)" in run(ccx, "programmes", "expire")
     assert "ok:" in run(ccx, "ledger", "verify")
 
 

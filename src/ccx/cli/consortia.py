@@ -111,7 +111,9 @@ def show(
             f"  pool in programme {pool.programme_id} (account {pool.account_id}):"
             f" {credits_text(pool.available_micro)} credits available"
             f" (contributed {credits_text(pool.contributed_micro)},"
-            f" granted {credits_text(pool.granted_micro)}, spent {credits_text(pool.spent_micro)})"
+            f" granted {credits_text(pool.granted_micro)}, spent {credits_text(pool.spent_micro)},"
+            f" expired {credits_text(pool.expired_micro)});"
+            f" {'no expiry' if pool.expires_on is None else f'expires {pool.expires_on}'}"
         )
 
 

@@ -18,6 +18,8 @@ from rich.table import Column, Table
 from sqlalchemy.orm import Session
 
 from ccx.cli.context import EXIT_BAD_INPUT, EXIT_REJECTED, CliContext, context_of, fail, out
+from ccx.consortia import PoolSweep
+from ccx.consortia import service as consortia_service
 from ccx.ids import ID_MAX
 from ccx.ledger.types import LEDGER_MAX, TIMEOUT_S_MAX
 from ccx.programs import (
@@ -385,8 +387,9 @@ def _expire_batch(context: CliContext, after_lot_id: int) -> LotSweep:
 
 @app.command("expire")
 def expire(ctx: typer.Context) -> None:
-    """Sweep every lot past its expiry to its programme's expired account and close it.
-    Lots that still carry holds are deferred until the holds resolve."""
+    """Sweep every lot past its expiry to its programme's expired account and close it, then
+    every consortium pool past its expiry. Those that still carry holds are deferred until the
+    holds resolve."""
     context = context_of(ctx)
     after: int | None = 0
     expired = deferred = 0
@@ -399,6 +402,31 @@ def expire(ctx: typer.Context) -> None:
         after = sweep.next_after_lot_id
     say(
         f"{expired} lot(s) expired ({credits_text(swept)} credits);"
+        f" {deferred} deferred (holds outstanding)"
+    )
+    _expire_pools(context)
+
+
+def _expire_pool_batch(context: CliContext, after_account_id: int) -> PoolSweep:
+    return write(
+        context,
+        lambda s: consortia_service.expire_pools(
+            s, clock=context.clock, after_account_id=after_account_id
+        ),
+    )
+
+
+def _expire_pools(context: CliContext) -> None:
+    after: int | None = 0
+    expired = deferred = swept = 0
+    while after is not None:
+        sweep = _expire_pool_batch(context, after)
+        expired += len(sweep.expired)
+        deferred += len(sweep.deferred)
+        swept += sweep.expired_micro
+        after = sweep.next_after_account_id
+    say(
+        f"{expired} consortium pool(s) expired ({credits_text(swept)} credits);"
         f" {deferred} deferred (holds outstanding)"
     )
 

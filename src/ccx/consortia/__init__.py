@@ -19,6 +19,7 @@ from ccx.consortia.types import (
     NewContribution,
     NewSharedModel,
     Pool,
+    PoolSweep,
     SharedModel,
 )
 
@@ -34,5 +35,6 @@ __all__ = [
     "NewContribution",
     "NewSharedModel",
     "Pool",
+    "PoolSweep",
     "SharedModel",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
@@ -55,6 +56,9 @@ class PoolRow(Base):
     programme_id: Mapped[int] = mapped_column(sa.ForeignKey("programmes.id"), primary_key=True)
     account_id: Mapped[int] = mapped_column(sa.ForeignKey("accounts.id"), unique=True)
     opened_at_ns: Mapped[int] = mapped_column(sa.BigInteger)
+    # the latest expiry of the credits put in; None while it holds none that can expire
+    expires_on: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    expired_micro: Mapped[int] = mapped_column(sa.BigInteger, server_default="0")
 
 
 class ContributionRow(Base):

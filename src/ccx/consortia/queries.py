@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -110,22 +111,23 @@ def list_pools(session: Session, consortium_id: int) -> list[Pool]:
                 available_micro=account.balance_available,
                 contributed_micro=given,
                 granted_micro=account.credits_posted - given,
-                spent_micro=account.debits_posted,
+                spent_micro=account.debits_posted - row.expired_micro,
+                expires_on=row.expires_on,
+                expired_micro=row.expired_micro,
             )
         )
     return pools
 
 
-def locked_pool_account(session: Session, *, consortium_id: int, programme_id: int) -> int:
-    """The consortium's pool account in the programme, with its pool row locked (spends from
-    the pool take it as spends from lots take the lots' rows). The pool must exist."""
-    account_id = session.scalar(
-        sa.select(PoolRow.account_id)
-        .where(PoolRow.consortium_id == consortium_id, PoolRow.programme_id == programme_id)
-        .with_for_update()
-    )
-    assert account_id is not None, (consortium_id, programme_id)
-    return account_id
+def locked_pool_account(
+    session: Session, *, consortium_id: int, programme_id: int
+) -> tuple[int, date | None]:
+    """The consortium's pool account in the programme and its expiry, with its pool row locked
+    (spends from the pool take it as spends from lots take the lots' rows). The pool must
+    exist."""
+    row = session.get(PoolRow, (consortium_id, programme_id), with_for_update=True)
+    assert row is not None, (consortium_id, programme_id)
+    return row.account_id, row.expires_on
 
 
 def contribution_from_row(row: ContributionRow) -> Contribution:

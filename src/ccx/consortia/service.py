@@ -3,15 +3,18 @@
 Errors are the programmes feature's (`ccx.programs.errors`): bad input raises
 InvalidRequestError, an unknown id NotFoundError, a repeated member, name or key with other
 fields ConflictError, and a refusal by the rules RefusedError with every reason. Locks follow
-the order of `ccx.programs.service`: the consortium row, then lots, then ledger accounts.
+the order of `ccx.programs.service`: the consortium row, then lots, then the pool row, then
+the programme row and ledger accounts.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from ccx.clock import Clock
+from ccx.clock import NS_PER_S, Clock
 from ccx.consortia import rules
 from ccx.consortia.models import ConsortiumRow, ContributionRow, MemberRow, PoolRow, SharedModelRow
 from ccx.consortia.queries import contribution_from_row, get_consortium, model_from_row
@@ -25,8 +28,10 @@ from ccx.consortia.types import (
     NewConsortium,
     NewContribution,
     NewSharedModel,
+    PoolSweep,
     SharedModel,
 )
+from ccx.ledger import queries as ledger_queries
 from ccx.ledger import service as ledger_service
 from ccx.ledger.types import (
     AMOUNT_MAX,
@@ -219,8 +224,94 @@ def apply_for_grant(
     consortium = _locked_consortium(session, consortium_id)
     check_problems(programme_rules.key_problems(key.strip()))
     open_pool(session, consortium, programme_id, clock)
+    pool = _locked_pool(session, consortium.id, programme_id)
     new = NewConsortiumApplication(programme_id, consortium.id, consortium.anchor_id, key)
-    return programme_service.apply_for_consortium_grant(session, new, clock)
+    application = programme_service.apply_for_consortium_grant(session, new, clock)
+    if application.lot_account_id is not None:
+        programme = get_programme(session, programme_id)
+        assert programme is not None
+        decided_on = datetime.fromtimestamp(application.decided_at_ns // NS_PER_S, UTC).date()
+        lifetime = timedelta(days=programme.terms.lot_lifetime_days)
+        _extend_expiry(session, pool, decided_on + lifetime, clock)
+    return application
+
+
+def _locked_pool(session: Session, consortium_id: int, programme_id: int) -> PoolRow:
+    row = session.get(PoolRow, (consortium_id, programme_id), with_for_update=True)
+    assert row is not None, (consortium_id, programme_id)
+    return row
+
+
+def _extend_expiry(session: Session, pool: PoolRow, expires_on: date, clock: Clock) -> None:
+    """Credits put into the pool keep it until `expires_on`: the pool expires with the latest
+    of its credits. A pool past its expiry is swept first (unless holds are outstanding), so new
+    credits do not revive expired ones."""
+    if pool.expires_on is not None and pool.expires_on <= utc_today(clock):
+        _sweep_pool(session, pool, clock)
+    if pool.expires_on is None or pool.expires_on < expires_on:
+        pool.expires_on = expires_on
+    session.flush()
+
+
+def _sweep_pool(session: Session, pool: PoolRow, clock: Clock) -> bool:
+    """Move what a pool past its expiry holds to the programme's expired account and clear its
+    expiry; False (nothing moved) while holds on it are outstanding."""
+    assert pool.expires_on is not None
+    account = ledger_queries.get_accounts(session, [pool.account_id])[pool.account_id]
+    if account.debits_pending:
+        return False
+    amount = account.balance_available
+    if amount:
+        sweep = NewTransfer(
+            id=ledger_ids.pool_expiry_transfer_id(pool.account_id, pool.expires_on.toordinal()),
+            debit_account_id=pool.account_id,
+            credit_account_id=ledger_ids.programme_accounts(pool.programme_id).expired,
+            amount=amount,
+            ledger=pool.programme_id,
+            code=TransferCode.POOL_EXPIRY,
+            user_data_64=pool.consortium_id,
+        )
+        programme_service.require_done(
+            ledger_service.create_transfers(session, [sweep], clock), "pool expiry"
+        )
+    pool.expired_micro += amount
+    pool.expires_on = None
+    return True
+
+
+def expire_pools(
+    session: Session,
+    *,
+    clock: Clock,
+    after_account_id: int = 0,
+    limit: int = programme_service.EXPIRE_BATCH_MAX,
+) -> PoolSweep:
+    """Sweep up to `limit` pools past their expiry (pool account id > after_account_id, in id
+    order) to their programme's expired account, as `programs.service.expire_lots` sweeps lots;
+    the pools stay open for new credits. A pool that still carries holds is deferred until they
+    resolve. Idempotent."""
+    assert 0 < limit <= programme_service.EXPIRE_BATCH_MAX
+    rows = list(
+        session.scalars(
+            sa.select(PoolRow)
+            .where(
+                PoolRow.account_id > after_account_id,
+                PoolRow.expires_on <= utc_today(clock),
+            )
+            .order_by(PoolRow.account_id)
+            .limit(limit)
+            .with_for_update()
+        )
+    )
+    before = {row.account_id: row.expired_micro for row in rows}
+    swept = [row for row in rows if _sweep_pool(session, row, clock)]
+    session.flush()
+    return PoolSweep(
+        expired=tuple(row.account_id for row in swept),
+        expired_micro=sum(row.expired_micro - before[row.account_id] for row in swept),
+        deferred=tuple(row.account_id for row in rows if row not in swept),
+        next_after_account_id=rows[-1].account_id if len(rows) == limit else None,
+    )
 
 
 def _contribution_problems(new: NewContribution) -> list[str]:
@@ -271,6 +362,13 @@ def contribute(session: Session, new: NewContribution, clock: Clock) -> Contribu
             ],
         )
     plan = drawing.plan_draw(lots, new.amount_micro)
+    expiries = {lot.account_id: lot.expires_on for lot in lots}
+    _extend_expiry(
+        session,
+        _locked_pool(session, new.consortium_id, new.programme_id),
+        max(expiries[lot_id] for lot_id, _ in plan),
+        clock,
+    )
     row = ContributionRow(
         id=contribution_id,
         consortium_id=new.consortium_id,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from datetime import date
 
 from ccx.registry.types import Region
 
@@ -58,7 +59,19 @@ class Pool:
     available_micro: int
     contributed_micro: int  # posted from members' lots
     granted_micro: int  # posted from the programme's consortium track
-    spent_micro: int  # debited from the pool
+    spent_micro: int  # debited from the pool, not counting expiry
+    expires_on: date | None  # the latest expiry of its credits; None: none can expire
+    expired_micro: int  # swept to the programme's expired account
+
+
+@dataclass(frozen=True, slots=True)
+class PoolSweep:
+    """One batch of the pool expiry sweep."""
+
+    expired: tuple[int, ...]  # pool accounts swept
+    expired_micro: int  # what they held, in all
+    deferred: tuple[int, ...]  # pools past expiry that still carry holds; swept once resolved
+    next_after_account_id: int | None  # where the next batch starts; None after the last
 
 
 @dataclass(frozen=True, slots=True)

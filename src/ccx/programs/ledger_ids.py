@@ -77,3 +77,7 @@ def contribution_id(programme_id: int, consortium_id: int, firm_id: int, key: st
 
 def contribution_transfer_id(contribution: int, lot_account: int) -> int:
     return derived_id("programme.contribution.leg", contribution, lot_account)
+
+
+def pool_expiry_transfer_id(pool_account: int, expires_on_day: int) -> int:
+    return derived_id("programme.consortium_pool.expiry", pool_account, expires_on_day)

@@ -321,16 +321,19 @@ def spendable_lots(
 
 def _sources(session: Session, mandate: MandateRow, today: date) -> list[drawing.SpendableLot]:
     """What a spend under the mandate draws from: the firm's spendable lots, or the
-    consortium's pool (as one lot that never expires); locked either way."""
+    consortium's pool (as one lot with the pool's expiry: nothing is spendable from its expiry
+    day on); locked either way."""
     if mandate.consortium_id is None:
         return spendable_lots(
             session, programme_id=mandate.programme_id, firm_id=mandate.firm_id, today=today
         )
-    pool = consortia_queries.locked_pool_account(
+    pool, expires_on = consortia_queries.locked_pool_account(
         session, consortium_id=mandate.consortium_id, programme_id=mandate.programme_id
     )
     account = ledger_queries.get_accounts(session, [pool])[pool]
-    return [drawing.SpendableLot(pool, date.max, account.balance_available)]
+    if expires_on is not None and expires_on <= today:
+        return [drawing.SpendableLot(pool, expires_on, 0)]
+    return [drawing.SpendableLot(pool, expires_on or date.max, account.balance_available)]
 
 
 def _destination(session: Session, mandate: MandateRow, kind: SpendKind, clock: Clock) -> int:

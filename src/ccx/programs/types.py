@@ -48,6 +48,7 @@ class TransferCode(enum.IntEnum):
     SERVICE_FEE = 5  # lot → integrator payable: a fee redeemed under a mandate
     CLAWBACK = 6  # lot → clawback: a failed audit
     CONTRIBUTION = 7  # lot → consortium pool: a member firm contributes its credits
+    POOL_EXPIRY = 8  # consortium pool → expired: the pool passed its expiry
 
 
 class Track(enum.StrEnum):

@@ -14,7 +14,7 @@ from ccx.api.deps import ApiContext, Context, CurrentPrincipal, forbidden, owner
 from ccx.api.errors import error_responses
 from ccx.api.routers import API_PREFIX
 from ccx.api.routers.params import PAGE_SIZE_DEFAULT, AfterId, IdPath, Limit, next_after_id
-from ccx.api.routers.programmes import not_found, write_or_answer
+from ccx.api.routers.programmes import ProgrammeManager, not_found, write_or_answer
 from ccx.api.schemas.consortia import (
     ConsortiumApplicationIn,
     ConsortiumIn,
@@ -22,6 +22,8 @@ from ccx.api.schemas.consortia import (
     ContributionIn,
     ContributionOut,
     MemberIn,
+    PoolSweepIn,
+    PoolSweepOut,
     SharedModelIn,
     SharedModelOut,
 )
@@ -96,6 +98,22 @@ def get_consortium(
     with context.database.read() as session:
         pools = consortium_queries.list_pools(session, consortium_id)
     return ConsortiumOut.of(consortium, pools)
+
+
+@router.post("/consortia/pools/expire", responses=error_responses(403))
+def post_pool_expiry(
+    body: PoolSweepIn, context: Context, _principal: ProgrammeManager
+) -> PoolSweepOut:
+    """Sweep one batch of consortium pools past their expiry to their programme's expired
+    account (as `/lots/expire` sweeps lots); repeat with `next_after_account_id` until it is
+    null."""
+    sweep = write_or_answer(
+        context,
+        lambda s: consortium_service.expire_pools(
+            s, clock=context.clock, after_account_id=body.after_account_id
+        ),
+    )
+    return PoolSweepOut.of(sweep)
 
 
 @router.post(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +17,7 @@ from ccx.consortia import (
     NewConsortium,
     NewSharedModel,
     Pool,
+    PoolSweep,
     SharedModel,
 )
 from ccx.consortia.types import METRICS_MAX, MODEL_TEXT_CHARS_MAX, NAME_CHARS_MAX, REGIONS_MAX
@@ -55,6 +57,10 @@ class PoolOut(BaseModel):
     contributed_micro: int
     granted_micro: int
     spent_micro: int
+    expires_on: date | None = Field(
+        description="The latest expiry of the pool's credits; null when none can expire."
+    )
+    expired_micro: int
 
     @classmethod
     def of(cls, pool: Pool) -> PoolOut:
@@ -65,6 +71,30 @@ class PoolOut(BaseModel):
             contributed_micro=pool.contributed_micro,
             granted_micro=pool.granted_micro,
             spent_micro=pool.spent_micro,
+            expires_on=pool.expires_on,
+            expired_micro=pool.expired_micro,
+        )
+
+
+class PoolSweepIn(_Body):
+    after_account_id: int = Field(default=0, ge=0, strict=True)
+
+
+class PoolSweepOut(BaseModel):
+    expired: list[int] = Field(description="Pool accounts swept.")
+    expired_micro: int
+    deferred: list[int] = Field(description="Pools past expiry that still carry holds.")
+    next_after_account_id: int | None = Field(
+        description="Pass as after_account_id to sweep the next batch; null when done."
+    )
+
+    @classmethod
+    def of(cls, sweep: PoolSweep) -> PoolSweepOut:
+        return cls(
+            expired=list(sweep.expired),
+            expired_micro=sweep.expired_micro,
+            deferred=list(sweep.deferred),
+            next_after_account_id=sweep.next_after_account_id,
         )
 
 
