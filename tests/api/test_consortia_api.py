@@ -325,3 +325,43 @@ def test_bad_consortium_mandates_write_nothing(
         403,
         "forbidden",
     )
+
+
+def test_audits_of_a_consortium_grant_over_http(client: TestClient, world: World) -> None:
+    consortium_id = form(client, world)
+    granted = ok(
+        client.post(
+            f"{API}/consortia/{consortium_id}/applications",
+            json={"programme_id": PROGRAMME_ID, "key": "g1"},
+            headers=world.keys["anchor"],
+        ),
+        201,
+    )
+    audit = f"{API}/applications/{granted['id']}/audit"
+    for who in ("anchor", "auditor"):
+        assert (
+            client.post(audit, json={"outcome": "fail"}, headers=world.keys[who]).status_code == 403
+        )
+    failed = ok(
+        client.post(audit, json={"outcome": "fail", "note": "x"}, headers=world.keys["admin"])
+    )
+    assert failed["application"]["audit_status"] == "failed"
+    [pool] = failed["clawbacks"]
+    assert (pool["clawed_back_micro"], pool["spent_micro"], pool["held_micro"]) == (
+        100 * CREDIT, 0, 0,
+    )  # fmt: skip
+    assert ok(client.post(audit, json={"outcome": "fail"}, headers=world.keys["admin"])) == failed
+    assert_error(
+        client.post(audit, json={"outcome": "pass"}, headers=world.keys["admin"]), 409, "conflict"
+    )
+    shown = ok(client.get(f"{API}/consortia/{consortium_id}", headers=world.keys["member"]))
+    assert shown["pools"][0]["clawed_back_micro"] == 100 * CREDIT
+    again = ok(
+        client.post(
+            f"{API}/consortia/{consortium_id}/applications",
+            json={"programme_id": PROGRAMME_ID, "key": "g2"},
+            headers=world.keys["anchor"],
+        ),
+        201,
+    )
+    assert [reason["code"] for reason in again["reasons"]] == ["failed_audit"]

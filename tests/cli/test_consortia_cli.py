@@ -14,7 +14,7 @@ from ccx.clock import SimulatedClock
 from ccx.consortia import MemberRole
 from ccx.db import Database
 from ccx.programs import Track
-from ccx.programs.ledger_ids import mandate_id, spend_id
+from ccx.programs.ledger_ids import consortium_application_id, mandate_id, spend_id
 from tests.cli.session import (
     TODAY,
     count,
@@ -149,3 +149,29 @@ def test_a_consortium_mandate_session(
     assert "revoked" in run(ccx, "mandates", "revoke", mandate)
     shown = json.loads(run(ccx, "consortia", "show", str(consortium.id), "--json"))
     assert shown["pools"][0]["available_micro"] == 17 * CREDIT
+
+
+def test_audits_of_a_consortium_grant(
+    ccx: CliRunner, database: Database, today_clock: SimulatedClock
+) -> None:
+    both = frozenset({Track.SME_DIRECT, Track.CONSORTIUM})
+    open_programme(database, today_clock, tracks=both, audit_sample_bp=10_000)
+    consortium = make_consortium(database, today_clock, anchor(database, today_clock, 1).id)
+    run(ccx, "consortia", "apply", str(consortium.id), "--programme", "7", "--key", "g1")
+    run(ccx, "consortia", "apply", str(consortium.id), "--programme", "7", "--key", "g2")
+    first, second = (
+        str(consortium_application_id(PROGRAMME_ID, consortium.id, key)) for key in ("g1", "g2")
+    )
+    run(ccx, "programmes", "audit", "list", "7")
+    queue = json.loads(run(ccx, "programmes", "applications", "7", "--audit", "selected", "--json"))
+    assert sorted(str(item["id"]) for item in queue) == sorted([first, second])
+    assert queue[0]["audit_reasons"][0]["code"] == "random_sample"
+    assert "audit passed" in run(ccx, "programmes", "audit", "pass", first)
+    failed = run(ccx, "programmes", "audit", "fail", second, "--note", "no project")
+    assert "pool" in failed
+    assert "clawed back 200" in failed
+    assert "clawed back 200" in run(ccx, "programmes", "audit", "fail", second)
+    assert "failed_audit" in run(
+        ccx, "consortia", "apply", str(consortium.id), "--programme", "7", "--key", "g3", code=1
+    )
+    assert "ok:" in run(ccx, "ledger", "verify")

@@ -452,9 +452,10 @@ def audit_list(
 def _print_audit(result: AuditResult) -> None:
     application = result.application
     say(f"application {application.id}: audit {application.audit_status.value}")
+    source = "pool" if application.track is Track.CONSORTIUM else "lot"
     for clawback in result.clawbacks:
         say(
-            f"  lot {clawback.lot_account_id}: granted {credits_text(clawback.granted_micro)},"
+            f"  {source} {clawback.lot_account_id}: granted {credits_text(clawback.granted_micro)},"
             f" clawed back {credits_text(clawback.clawed_back_micro)},"
             f" spent {credits_text(clawback.spent_micro)} (flagged),"
             f" held {credits_text(clawback.held_micro)} (flagged)"

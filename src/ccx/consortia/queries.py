@@ -26,6 +26,7 @@ from ccx.consortia.types import (
     SharedModel,
 )
 from ccx.ledger import queries as ledger_queries
+from ccx.programs.types import TransferCode
 from ccx.registry.types import Region
 
 PAGE_SIZE_MAX = ledger_queries.PAGE_SIZE_MAX
@@ -100,10 +101,14 @@ def list_pools(session: Session, consortium_id: int) -> list[Pool]:
             .group_by(ContributionRow.programme_id)
         )
     }
+    clawed_back = ledger_queries.debited_by_code(
+        session, [row.account_id for row in rows], code=TransferCode.CLAWBACK
+    )
     pools = []
     for row in rows:
         account = accounts[row.account_id]
         given = contributed.get(row.programme_id, 0)
+        taken = clawed_back.get(row.account_id, 0)
         pools.append(
             Pool(
                 programme_id=row.programme_id,
@@ -111,9 +116,11 @@ def list_pools(session: Session, consortium_id: int) -> list[Pool]:
                 available_micro=account.balance_available,
                 contributed_micro=given,
                 granted_micro=account.credits_posted - given,
-                spent_micro=account.debits_posted - row.expired_micro,
+                spent_micro=account.debits_posted - row.expired_micro - taken,
                 expires_on=row.expires_on,
                 expired_micro=row.expired_micro,
+                held_micro=account.debits_pending,
+                clawed_back_micro=taken,
             )
         )
     return pools

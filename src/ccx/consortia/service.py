@@ -4,7 +4,8 @@ Errors are the programmes feature's (`ccx.programs.errors`): bad input raises
 InvalidRequestError, an unknown id NotFoundError, a repeated member, name or key with other
 fields ConflictError, and a refusal by the rules RefusedError with every reason. Locks follow
 the order of `ccx.programs.service`: the consortium row, then lots, then the pool row, then
-the programme row and ledger accounts.
+the programme row and ledger accounts. An audit of a consortium grant
+(`programs.service.fail_audit`) takes the application row, then the pool row.
 """
 
 from __future__ import annotations

@@ -59,9 +59,11 @@ class Pool:
     available_micro: int
     contributed_micro: int  # posted from members' lots
     granted_micro: int  # posted from the programme's consortium track
-    spent_micro: int  # debited from the pool, not counting expiry
+    spent_micro: int  # debited from the pool, not counting expiry and clawback
     expires_on: date | None  # the latest expiry of its credits; None: none can expire
     expired_micro: int  # swept to the programme's expired account
+    held_micro: int  # held for spends not yet settled
+    clawed_back_micro: int  # taken by failed audits of its consortium grants
 
 
 @dataclass(frozen=True, slots=True)

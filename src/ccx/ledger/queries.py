@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -152,6 +153,18 @@ def list_transfers(
         )
     rows = session.scalars(statement.order_by(TransferRow.id).limit(limit))
     return [transfer_from_row(row) for row in rows]
+
+
+def debited_by_code(session: Session, account_ids: Sequence[int], *, code: int) -> dict[int, int]:
+    """The total posted by transfers with `code` debiting each of the accounts (absent: 0)."""
+    return {
+        account_id: int(total or 0)
+        for account_id, total in session.execute(
+            sa.select(TransferRow.debit_account_id, sa.func.sum(TransferRow.amount))
+            .where(TransferRow.debit_account_id.in_(account_ids), TransferRow.code == code)
+            .group_by(TransferRow.debit_account_id)
+        )
+    }
 
 
 def chain_head(session: Session) -> tuple[int, bytes]:

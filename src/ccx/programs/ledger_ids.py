@@ -81,3 +81,8 @@ def contribution_transfer_id(contribution: int, lot_account: int) -> int:
 
 def pool_expiry_transfer_id(pool_account: int, expires_on_day: int) -> int:
     return derived_id("programme.consortium_pool.expiry", pool_account, expires_on_day)
+
+
+def pool_clawback_transfer_id(application: int) -> int:
+    """A failed audit of a consortium grant claws the pool back once per audited grant."""
+    return derived_id("programme.consortium_pool.clawback", application)

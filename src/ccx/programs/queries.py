@@ -166,7 +166,8 @@ def grant_usage(
     pool_account_id: int | None = None,
 ) -> Usage:
     """What the programme has granted, as the rules see it for one applicant; with
-    `pool_account_id`, the applicant is a consortium and its grants are those to that pool."""
+    `pool_account_id`, the applicant is a consortium and its grants (and failed audits) are
+    those to that pool."""
     capped = (
         ApplicationRow.firm_id == firm_id
         if pool_account_id is None
@@ -174,16 +175,14 @@ def grant_usage(
     )
     if pool_account_id is None:
         capped = sa.and_(capped, ApplicationRow.track == Track.SME_DIRECT.value)
+    # a failed audit bars its own applicant: the firm's track, or the consortium's pool
     figures = session.execute(
         sa.select(
             _granted_sum(ApplicationRow.in_capital_region.is_(False)),
             _granted_sum(ApplicationRow.youth_led.is_(True)),
             _granted_sum(capped),
             _granted_sum(ApplicationRow.group_key == group_key) if group_key else sa.literal(0),
-            sa.func.count().filter(
-                ApplicationRow.firm_id == firm_id,
-                ApplicationRow.audit_status == AuditStatus.FAILED.value,
-            ),
+            sa.func.count().filter(capped, ApplicationRow.audit_status == AuditStatus.FAILED.value),
         ).where(ApplicationRow.programme_id == programme.id)
     ).one()
     pool = ledger_queries.get_account(session, programme.accounts.pool)

@@ -154,7 +154,7 @@ class Usage:
     firm_granted_micro: int  # for a consortium applicant: granted to its pool
     group_granted_micro: int
     pool_available_micro: int
-    firm_failed_audit: bool
+    firm_failed_audit: bool  # for a consortium applicant: an audit of a grant to its pool
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +182,7 @@ def decide(
     reasons = [
         *_eligibility_reasons(terms, applicant),
         *_timing_and_track_reasons(terms, track, applicant.track, today),
-        *_history_reasons(usage),
+        *_history_reasons(usage, applicant),
     ]
     if amount is None:
         reasons.append(
@@ -212,9 +212,10 @@ def _eligibility_reasons(terms: ProgrammeTerms, applicant: Applicant) -> list[Re
     return [Reason(ReasonCode.NOT_AN_SME, text) for text in applicant.sme_reasons]
 
 
-def _history_reasons(usage: Usage) -> list[Reason]:
+def _history_reasons(usage: Usage, applicant: Applicant) -> list[Reason]:
     if usage.firm_failed_audit:
-        return [Reason(ReasonCode.FAILED_AUDIT, "the firm failed an audit in this programme")]
+        who = "firm" if applicant.consortium_id is None else "consortium"
+        return [Reason(ReasonCode.FAILED_AUDIT, f"the {who} failed an audit in this programme")]
     return []
 
 

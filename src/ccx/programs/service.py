@@ -3,9 +3,9 @@ in `ccx.programs.mandates`). Each takes a session inside an open transaction and
 
 Each write locks at most one of: the programme row (applications to one programme are decided
 one at a time), an application row (audits), a mandate row (spends), a spend row (settlement);
-then the lot rows, sorted by id (or, for a consortium mandate, the consortium's pool row); then
-the ledger's accounts (the ledger sorts them). Always in that order, so concurrent writers
-cannot deadlock. SQLite serialises every writer anyway.
+then the lot rows, sorted by id (or, for a consortium mandate or the audit of a consortium
+grant, the consortium's pool row); then the ledger's accounts (the ledger sorts them). Always
+in that order, so concurrent writers cannot deadlock. SQLite serialises every writer anyway.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ccx.clock import Clock
+from ccx.consortia import queries as consortia_queries
 from ccx.ids import derived_id
 from ccx.ledger import queries as ledger_queries
 from ccx.ledger import service as ledger_service
@@ -210,8 +211,9 @@ def apply_for_consortium_grant(
     The rules are a firm's, except that the anchor's kind and SME test are not asked (the
     consortium checked its anchor when it was formed), and the programme's firm cap applies to
     the consortium's pool (its grants together). The anchor's business group cap counts them.
-    Consortium grants are not sampled for post-audit. The anchor's keys are one namespace over
-    its own applications and its consortia's.
+    Consortium grants are sampled for post-audit as a firm's grants are, with the anchor's
+    address, contact and founding day as the risk signals. The anchor's keys are one namespace
+    over its own applications and its consortia's.
     """
     application = NewApplication(new.programme_id, new.anchor_id, new.key, Track.CONSORTIUM)
     application_id = ledger_ids.consortium_application_id(
@@ -271,8 +273,9 @@ def _decide_application(
         )
     session.add(row)
     session.flush()
-    if decision.approved and pool is None:
-        _record_lot(session, programme, row, today)
+    if decision.approved:
+        if pool is None:
+            _record_lot(session, programme, row, today)
         _select_for_audit(session, programme, row, firm, today)
     return application_from_row(row)
 
@@ -476,8 +479,6 @@ def _audited_row(session: Session, application_id: int, note: str) -> Applicatio
         raise NotFoundError(f"no application {application_id}")
     if row.decision != Decision.APPROVED.value:
         raise ConflictError(f"application {application_id} was refused: there is nothing to audit")
-    if row.track == Track.CONSORTIUM.value:
-        raise ConflictError(f"application {application_id} funds a consortium pool: not audited")
     return row
 
 
@@ -504,12 +505,17 @@ def pass_audit(session: Session, *, application_id: int, note: str, clock: Clock
 
 def fail_audit(session: Session, *, application_id: int, note: str, clock: Clock) -> AuditResult:
     """Record a failed audit and claw back the unspent credits of every lot the firm holds in
-    the programme (balancing debits to the clawback account). Spent and held credits are not
-    taken: the result reports them. A retry answers the same report."""
+    the programme (balancing debits to the clawback account); for a consortium grant, of the
+    consortium's pool. Spent and held credits are not taken: the result reports them. A retry
+    answers the same report."""
     note = note.strip()
     row = _audited_row(session, application_id, note)
     first_time = _decide_audit(row, AuditStatus.FAILED, note, clock)
     session.flush()
+    if row.track == Track.CONSORTIUM.value:
+        return AuditResult(
+            application_from_row(row), (_claw_back_pool(session, row, first_time, clock),)
+        )
     lots = locked_lots(session, programme_id=row.programme_id, firm_id=row.firm_id)
     if first_time:
         _claw_back(session, row, lots, clock)
@@ -570,6 +576,48 @@ def _claw_back(
         lot.clawed_back_at_ns = clock.now_ns()
         lot.clawed_back_micro = taken.amount
     session.flush()
+
+
+def _claw_back_pool(
+    session: Session, application: ApplicationRow, first_time: bool, clock: Clock
+) -> LotClawback:
+    """Claw back what the consortium's pool holds less its open holds (a balancing debit to
+    the clawback account, its id derived from the audited application), the pool row locked
+    first; report the pool's grants, spends and holds."""
+    assert application.lot_account_id is not None
+    pool_account = ledger_queries.get_account(session, application.lot_account_id)
+    assert pool_account is not None
+    consortium_id = pool_account.user_data_64
+    consortia_queries.locked_pool_account(
+        session, consortium_id=consortium_id, programme_id=application.programme_id
+    )
+    transfer_id = ledger_ids.pool_clawback_transfer_id(application.id)
+    if first_time:
+        clawback = NewTransfer(
+            id=transfer_id,
+            debit_account_id=pool_account.id,
+            credit_account_id=ledger_ids.programme_accounts(application.programme_id).clawback,
+            amount=AMOUNT_MAX,
+            ledger=application.programme_id,
+            code=TransferCode.CLAWBACK,
+            flags=TransferFlags.BALANCING_DEBIT,
+            user_data_64=application.id,
+        )
+        require_done(ledger_service.create_transfers(session, [clawback], clock), "clawback")
+    taken = ledger_queries.get_transfer(session, transfer_id)
+    assert taken is not None
+    [pool] = (
+        pool
+        for pool in consortia_queries.list_pools(session, consortium_id)
+        if pool.programme_id == application.programme_id
+    )
+    return LotClawback(
+        lot_account_id=pool.account_id,
+        granted_micro=pool.granted_micro,
+        spent_micro=pool.spent_micro,
+        held_micro=pool.held_micro,
+        clawed_back_micro=taken.amount,
+    )
 
 
 # --- lot expiry ----------------------------------------------------------------------------

@@ -61,6 +61,8 @@ class PoolOut(BaseModel):
         description="The latest expiry of the pool's credits; null when none can expire."
     )
     expired_micro: int
+    held_micro: int
+    clawed_back_micro: int
 
     @classmethod
     def of(cls, pool: Pool) -> PoolOut:
@@ -73,6 +75,8 @@ class PoolOut(BaseModel):
             spent_micro=pool.spent_micro,
             expires_on=pool.expires_on,
             expired_micro=pool.expired_micro,
+            held_micro=pool.held_micro,
+            clawed_back_micro=pool.clawed_back_micro,
         )
 
 
