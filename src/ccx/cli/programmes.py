@@ -462,6 +462,18 @@ def _print_audit(result: AuditResult) -> None:
         )
 
 
+def _decide_audit(
+    ctx: typer.Context, decide: Callable[..., AuditResult], application_id: int, note: str
+) -> None:
+    """Run one audit decision (`service.pass_audit` or `service.fail_audit`) and print it."""
+    context = context_of(ctx)
+    result = write(
+        context,
+        lambda s: decide(s, application_id=application_id, note=note, clock=context.clock),
+    )
+    _print_audit(result)
+
+
 @audit_app.command("pass")
 def audit_pass(
     ctx: typer.Context,
@@ -469,14 +481,7 @@ def audit_pass(
     note: str = typer.Option("", help="What the audit found."),
 ) -> None:
     """Close an audit with no finding."""
-    context = context_of(ctx)
-    result = write(
-        context,
-        lambda s: service.pass_audit(
-            s, application_id=application_id, note=note, clock=context.clock
-        ),
-    )
-    _print_audit(result)
+    _decide_audit(ctx, service.pass_audit, application_id, note)
 
 
 @audit_app.command("fail")
@@ -485,15 +490,8 @@ def audit_fail(
     application_id: int = typer.Argument(..., min=1, max=ID_MAX),
     note: str = typer.Option("", help="What the audit found."),
 ) -> None:
-    """Fail an audit: claw back the unspent credits of the firm's lots in the programme."""
-    context = context_of(ctx)
-    result = write(
-        context,
-        lambda s: service.fail_audit(
-            s, application_id=application_id, note=note, clock=context.clock
-        ),
-    )
-    _print_audit(result)
+    """Fail an audit: claw back the unspent credits of the firm's lots (or the pool)."""
+    _decide_audit(ctx, service.fail_audit, application_id, note)
 
 
 # --- mandates ------------------------------------------------------------------------------
