@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from ccx.clock import SimulatedClock
 from ccx.db import Database, open_database
+from ccx.exchange.catalogue import seed_catalogue
 
 POSTGRES_URL = os.environ.get(
     "CCX_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/ccx_test"
@@ -86,6 +87,7 @@ def _truncate_all(database: Database) -> None:
             )
         ]
         connection.exec_driver_sql(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
+        seed_catalogue(connection)  # what migration 0008 put in
 
 
 @pytest.fixture(params=BACKENDS)

@@ -319,6 +319,15 @@ def spendable_lots(
     ]
 
 
+def spendable_micro(session: Session, *, mandate_id: int, today: date) -> int:
+    """What a spend under the mandate could draw today from its source (the firm's spendable
+    lots or the consortium's pool), holds taken out; the source is locked."""
+    row = session.get(MandateRow, mandate_id)
+    if row is None:
+        raise NotFoundError(f"no mandate {mandate_id}")
+    return sum(lot.available_micro for lot in _sources(session, row, today))
+
+
 def _sources(session: Session, mandate: MandateRow, today: date) -> list[drawing.SpendableLot]:
     """What a spend under the mandate draws from: the firm's spendable lots, or the
     consortium's pool (as one lot with the pool's expiry: nothing is spendable from its expiry

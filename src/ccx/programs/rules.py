@@ -49,7 +49,7 @@ def key_problems(key: str) -> list[str]:
     return text_problems("key", key, chars_max=KEY_CHARS_MAX)
 
 
-def _range(field: str, value: int, low: int, high: int) -> list[str]:
+def in_range(field: str, value: int, low: int, high: int) -> list[str]:
     return [] if low <= value <= high else [f"{field} must be {low:,} to {high:,}, not {value:,}"]
 
 
@@ -65,26 +65,26 @@ def programme_problems(new: NewProgramme) -> list[str]:
     """Everything wrong with a new programme; empty when it may be created."""
     terms = new.terms
     return [
-        *_range("id", new.id, 1, LEDGER_MAX),
+        *in_range("id", new.id, 1, LEDGER_MAX),
         *text_problems("name", new.name, chars_max=NAME_CHARS_MAX),
         *_credits_range("the budget", terms.budget_micro, AMOUNT_MAX),
         *([] if terms.opens_on <= terms.closes_on else ["the programme closes before it opens"]),
         *_grant_problems(terms),
-        *_range("lot lifetime (days)", terms.lot_lifetime_days, 1, LOT_LIFETIME_DAYS_MAX),
+        *in_range("lot lifetime (days)", terms.lot_lifetime_days, 1, LOT_LIFETIME_DAYS_MAX),
         *_credits_range("the firm cap", terms.firm_cap_micro, AMOUNT_MAX),
         *_credits_range("the group cap", terms.group_cap_micro, AMOUNT_MAX),
-        *_range("non-capital quota (bp)", terms.quota_non_capital_bp, 0, BP_MAX),
-        *_range("youth quota (bp)", terms.quota_youth_bp, 0, BP_MAX),
-        *_range(
+        *in_range("non-capital quota (bp)", terms.quota_non_capital_bp, 0, BP_MAX),
+        *in_range("youth quota (bp)", terms.quota_youth_bp, 0, BP_MAX),
+        *in_range(
             "quotas together (bp)", terms.quota_non_capital_bp + terms.quota_youth_bp, 0, BP_MAX
         ),
         *([] if terms.tracks else ["a programme offers at least one track"]),
         *_kind_problems(terms),
-        *_range("service share (bp)", terms.service_share_max_bp, 0, BP_MAX),
-        *_range("price (KRW per credit)", terms.price_krw_per_credit, 0, PRICE_KRW_MAX),
-        *_range("audit sample (bp)", terms.audit_sample_bp, 0, BP_MAX),
-        *_range("risk cluster size", terms.risk_cluster_min, 2, RISK_CLUSTER_MAX),
-        *_range("risk founding window (days)", terms.risk_founded_within_days, 0, RISK_DAYS_MAX),
+        *in_range("service share (bp)", terms.service_share_max_bp, 0, BP_MAX),
+        *in_range("price (KRW per credit)", terms.price_krw_per_credit, 0, PRICE_KRW_MAX),
+        *in_range("audit sample (bp)", terms.audit_sample_bp, 0, BP_MAX),
+        *in_range("risk cluster size", terms.risk_cluster_min, 2, RISK_CLUSTER_MAX),
+        *in_range("risk founding window (days)", terms.risk_founded_within_days, 0, RISK_DAYS_MAX),
     ]
 
 
