@@ -7,6 +7,7 @@ import time.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field
@@ -29,3 +30,5 @@ class Settings(BaseSettings):
     pulse_interval_s: float = Field(default=1.0, gt=0, le=3600)
     # Connections per process on PostgreSQL.
     database_pool_size: int = Field(default=8, ge=1, le=256)
+    # The computing centre: the in-memory simulation, or Slurm through its tools (SLURM_CONF).
+    center: Literal["simulated", "slurm"] = "simulated"
