@@ -113,13 +113,12 @@ def rates_in_force(session: Session, at_ns: int) -> dict[str, ExchangeRate]:
 
 def price_caps_milli(session: Session, programme_ids: Sequence[int]) -> dict[int, int]:
     """Each programme's price cap (thousandths of the rate); the default where none is set."""
-    caps = dict(
-        session.execute(
-            sa.select(PriceCapRow.programme_id, PriceCapRow.price_cap_milli).where(
-                PriceCapRow.programme_id.in_(programme_ids)
-            )
+    rows = session.execute(
+        sa.select(PriceCapRow.programme_id, PriceCapRow.price_cap_milli).where(
+            PriceCapRow.programme_id.in_(programme_ids)
         )
     )
+    caps = {programme: cap for programme, cap in rows}
     return {programme: caps.get(programme, PRICE_CAP_MILLI_DEFAULT) for programme in programme_ids}
 
 
