@@ -186,6 +186,7 @@ class AllocationRow(Base):
     programme_id: Mapped[int] = mapped_column(sa.ForeignKey("programmes.id"))
     firm_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
     integrator_id: Mapped[int] = mapped_column(sa.ForeignKey("organisations.id"), index=True)
+    # the spend holding what is left: the first hold, then each re-hold after a charge
     spend_id: Mapped[int] = mapped_column(sa.ForeignKey("mandate_spends.id"), unique=True)
     devices: Mapped[int] = mapped_column(sa.Integer)
     device_hours: Mapped[int] = mapped_column(sa.BigInteger)
@@ -198,9 +199,10 @@ class AllocationRow(Base):
     status: Mapped[str] = mapped_column(sa.String(16))
     reclaim_after_ns: Mapped[int] = mapped_column(sa.BigInteger)
     started_at_ns: Mapped[int | None] = mapped_column(sa.BigInteger)
-    used_device_s: Mapped[int | None] = mapped_column(sa.BigInteger)
+    used_device_s: Mapped[int] = mapped_column(sa.BigInteger)  # charged so far
     utilisation_milli: Mapped[int | None] = mapped_column(sa.Integer)
-    posted_micro: Mapped[int | None] = mapped_column(sa.BigInteger)
+    posted_micro: Mapped[int] = mapped_column(sa.BigInteger)  # charged so far
+    held_micro: Mapped[int] = mapped_column(sa.BigInteger)  # still held by `spend_id`
     resolved_at_ns: Mapped[int | None] = mapped_column(sa.BigInteger)
     explanation: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
     created_at_ns: Mapped[int] = mapped_column(sa.BigInteger)
@@ -227,3 +229,18 @@ class AllocationSlotRow(Base):
     start_ns: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
     end_ns: Mapped[int] = mapped_column(sa.BigInteger)
     device_hours: Mapped[int] = mapped_column(sa.BigInteger)
+
+
+class ChargeRow(Base):
+    """One metered usage charged to an allocation: keyed by the usage record, so a replay
+    never charges twice."""
+
+    __tablename__ = "exchange_allocation_charges"
+
+    allocation_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("exchange_allocations.id"), primary_key=True
+    )
+    usage_key: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
+    used_device_s: Mapped[int] = mapped_column(sa.BigInteger)
+    charged_micro: Mapped[int] = mapped_column(sa.BigInteger)
+    created_at_ns: Mapped[int] = mapped_column(sa.BigInteger)

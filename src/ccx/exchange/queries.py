@@ -118,7 +118,7 @@ def price_caps_milli(session: Session, programme_ids: Sequence[int]) -> dict[int
             PriceCapRow.programme_id.in_(programme_ids)
         )
     )
-    caps = {programme: cap for programme, cap in rows}
+    caps: dict[int, int] = dict(rows.all())  # a Result has keys(): dict() would misread it
     return {programme: caps.get(programme, PRICE_CAP_MILLI_DEFAULT) for programme in programme_ids}
 
 
@@ -382,6 +382,7 @@ def allocation_from_row(row: AllocationRow, accelerator: str) -> Allocation:
         used_device_s=row.used_device_s,
         utilisation_milli=row.utilisation_milli,
         posted_micro=row.posted_micro,
+        held_micro=row.held_micro,
         explanation=explanation,
         created_at_ns=row.created_at_ns,
     )
@@ -465,7 +466,7 @@ def efficiency_scores(
         by_integrator[integrator].append(
             scoring.Resolved(
                 device_hours=device_hours,
-                used_device_s=used_s or 0,
+                used_device_s=used_s,
                 utilisation_milli=utilisation,
                 reclaimed=status == AllocationStatus.RECLAIMED.value,
             )

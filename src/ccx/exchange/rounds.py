@@ -30,6 +30,7 @@ from ccx.exchange.clearing import EfficiencyLP
 from ccx.exchange.models import (
     AllocationRow,
     AllocationSlotRow,
+    ChargeRow,
     MaintenanceRow,
     PoolRow,
     RequestRow,
@@ -61,7 +62,7 @@ from ccx.ledger.types import TIMEOUT_S_MAX
 from ccx.programs import drawing, mandates
 from ccx.programs import queries as programme_queries
 from ccx.programs.errors import ConflictError, NotFoundError, ProgrammeError, RefusedError
-from ccx.programs.rules import in_range
+from ccx.programs.rules import in_range, text_problems
 from ccx.programs.service import check_problems
 from ccx.programs.types import ReasonCode, SpendKind
 from ccx.registry import queries as registry_queries
@@ -76,6 +77,8 @@ SETTLE_WINDOW_S = 7 * 86_400
 """An allocation's hold times out this long after the allocation ends: credits never stay
 held by an allocation nobody settles."""
 RECLAIM_BATCH_MAX = 1000
+USAGE_KEY_CHARS_MAX = 200
+DEVICE_S_MAX = 10**15
 
 POLICIES: Mapping[str, Policy] = {
     policy.name: policy for policy in (EfficiencyLP(), FirstComeFirstServed(), StaticQuotas())
@@ -483,9 +486,10 @@ def _commit_allocation(
         status=AllocationStatus.HELD.value,
         reclaim_after_ns=start_ns + round_row.grace_s * NS_PER_S,
         started_at_ns=None,
-        used_device_s=None,
+        used_device_s=0,
         utilisation_milli=None,
-        posted_micro=None,
+        posted_micro=0,
+        held_micro=amount_micro,
         resolved_at_ns=None,
         explanation=queries.explanation_to_json(planned.explanation, planned.slots),
         created_at_ns=clock.now_ns(),
@@ -616,15 +620,123 @@ def reclaim_idle(
 
 def _reclaim(session: Session, allocation_id: int, clock: Clock) -> Allocation:
     row = _locked_allocation(session, allocation_id)
-    _release_hold(session, row.spend_id, post_micro=0, clock=clock)
+    _release_hold(session, row, post_micro=0, clock=clock)
     row.status = AllocationStatus.RECLAIMED.value
-    row.posted_micro = 0
-    row.used_device_s = 0
     row.resolved_at_ns = clock.now_ns()
     _give_back(session, row, work_milli=row.work_milli, credits_micro=row.amount_micro, clock=clock)
     round_row = session.get(RoundRow, row.round_id, with_for_update=True)
     assert round_row is not None
     round_row.reclaimed_device_hours += row.device_hours
+    session.flush()
+    return _allocation(session, allocation_id)
+
+
+def charge_usage(
+    session: Session, *, allocation_id: int, usage_key: str, used_device_s: int, clock: Clock
+) -> Allocation:
+    """Charge one metered usage (a finished job) to the allocation: post its cost from the
+    hold (amount * used / allocated; the whole rest when it uses the last of the allocation)
+    and hold the remainder again under a spend keyed by the usage, in one transaction. The
+    same usage key again changes nothing; usage beyond the allocation is not charged (the
+    scheduler refuses to run it)."""
+    row = _locked_allocation(session, allocation_id)
+    check_problems(
+        [
+            *text_problems("the usage key", usage_key, chars_max=USAGE_KEY_CHARS_MAX),
+            *in_range("the device-seconds used", used_device_s, 0, DEVICE_S_MAX),
+        ]
+    )
+    charged = session.get(ChargeRow, (allocation_id, usage_key))
+    if charged is not None:
+        if charged.used_device_s != used_device_s:
+            raise ConflictError(f"usage {usage_key!r} was charged with other device-seconds")
+        return _allocation(session, allocation_id)
+    if row.status in (AllocationStatus.RECLAIMED.value, AllocationStatus.SETTLED.value):
+        raise ConflictError(f"allocation {allocation_id} is {row.status}: it takes no charges")
+    allocated_s = row.device_hours * S_PER_HOUR
+    used_s = min(used_device_s, allocated_s - row.used_device_s)
+    last = row.used_device_s + used_s == allocated_s
+    cost_micro = (
+        row.held_micro if last else min(row.held_micro, row.amount_micro * used_s // allocated_s)
+    )
+    rest_micro = row.held_micro - cost_micro
+    _release_hold(session, row, post_micro=cost_micro, clock=clock)
+    _hold_again(session, row, rest_micro, usage_key, clock)
+    row.used_device_s += used_s
+    row.posted_micro += cost_micro
+    if row.status == AllocationStatus.HELD.value:
+        row.status = AllocationStatus.RUNNING.value
+        row.started_at_ns = clock.now_ns()
+    session.add(
+        ChargeRow(
+            allocation_id=allocation_id,
+            usage_key=usage_key,
+            used_device_s=used_device_s,
+            charged_micro=cost_micro,
+            created_at_ns=clock.now_ns(),
+        )
+    )
+    session.flush()
+    return _allocation(session, allocation_id)
+
+
+def _hold_again(
+    session: Session, row: AllocationRow, amount_micro: int, usage_key: str, clock: Clock
+) -> None:
+    """Hold what is left of the allocation after a charge, from the firm's lots (earliest
+    expiry first) again. A mandate revoked meanwhile lets the rest go back to the firm."""
+    row.held_micro = 0
+    if amount_micro == 0:
+        return
+    timeout_s = max(1, (row.end_ns - clock.now_ns()) // NS_PER_S + SETTLE_WINDOW_S)
+    try:
+        with session.begin_nested():
+            spend = mandates.spend_under_mandate(
+                session,
+                mandate_id=row.mandate_id,
+                amount_micro=amount_micro,
+                purpose=f"compute: allocation {row.id}, held again after {usage_key}",
+                transfer_key=f"allocation-{row.id}-{derived_id('usage', usage_key)}",
+                clock=clock,
+                pending=True,
+                timeout_s=min(timeout_s, TIMEOUT_S_MAX),
+            )
+    except RefusedError:
+        return
+    row.spend_id = spend.id
+    row.held_micro = amount_micro
+
+
+def close_allocation(
+    session: Session, *, allocation_id: int, utilisation_milli: int | None, clock: Clock
+) -> Allocation:
+    """Settle an allocation when it ends: void what is still held (its charges stand), record
+    the measured utilisation, and give unused work and credits back to its request. Closing
+    again with the same utilisation changes nothing."""
+    row = _locked_allocation(session, allocation_id)
+    if utilisation_milli is not None:
+        check_problems(in_range("the utilisation (thousandths)", utilisation_milli, 0, MILLI))
+    if row.status == AllocationStatus.SETTLED.value:
+        if row.utilisation_milli != utilisation_milli:
+            raise ConflictError(f"allocation {allocation_id} was settled with another utilisation")
+        return _allocation(session, allocation_id)
+    if row.status == AllocationStatus.RECLAIMED.value:
+        raise ConflictError(f"allocation {allocation_id} was reclaimed: nothing to settle")
+    _release_hold(session, row, post_micro=0, clock=clock)
+    allocated_s = row.device_hours * S_PER_HOUR
+    row.status = AllocationStatus.SETTLED.value
+    row.utilisation_milli = utilisation_milli
+    row.resolved_at_ns = clock.now_ns()
+    _give_back(
+        session,
+        row,
+        work_milli=row.work_milli - row.work_milli * row.used_device_s // allocated_s,
+        credits_micro=row.amount_micro - row.posted_micro,
+        clock=clock,
+    )
+    round_row = session.get(RoundRow, row.round_id, with_for_update=True)
+    assert round_row is not None
+    round_row.used_device_s += row.used_device_s
     session.flush()
     return _allocation(session, allocation_id)
 
@@ -637,59 +749,39 @@ def settle_allocation(
     utilisation_milli: int | None,
     clock: Clock,
 ) -> Allocation:
-    """Settle an allocation on what its jobs used: post amount * used / allocated (all of it
-    when fully used) and void the rest, in one linked chain. Settling again with the same
-    usage changes nothing; with other usage it is a conflict."""
+    """Settle an allocation by hand on its total usage: charge what was not charged yet, then
+    close it. Settling again with the same figures changes nothing."""
     row = _locked_allocation(session, allocation_id)
-    allocated_s = row.device_hours * S_PER_HOUR
     check_problems(
-        [
-            *in_range("the device-seconds used", used_device_s, 0, allocated_s),
-            *(
-                []
-                if utilisation_milli is None
-                else in_range("the utilisation (thousandths)", utilisation_milli, 0, MILLI)
-            ),
-        ]
+        in_range("the device-seconds used", used_device_s, 0, row.device_hours * S_PER_HOUR)
     )
-    if row.status == AllocationStatus.SETTLED.value:
-        if (row.used_device_s, row.utilisation_milli) != (used_device_s, utilisation_milli):
-            raise ConflictError(f"allocation {allocation_id} was settled on other usage")
-        return _allocation(session, allocation_id)
-    if row.status == AllocationStatus.RECLAIMED.value:
-        raise ConflictError(f"allocation {allocation_id} was reclaimed: nothing to settle")
-    post_micro = row.amount_micro * used_device_s // allocated_s
-    _release_hold(session, row.spend_id, post_micro=post_micro, clock=clock)
-    used_work_milli = row.work_milli * used_device_s // allocated_s
-    row.status = AllocationStatus.SETTLED.value
-    row.used_device_s = used_device_s
-    row.utilisation_milli = utilisation_milli
-    row.posted_micro = post_micro
-    row.resolved_at_ns = clock.now_ns()
-    _give_back(
-        session,
-        row,
-        work_milli=row.work_milli - used_work_milli,
-        credits_micro=row.amount_micro - post_micro,
-        clock=clock,
+    if row.status == AllocationStatus.SETTLED.value and row.used_device_s != used_device_s:
+        raise ConflictError(f"allocation {allocation_id} was settled on other usage")
+    if row.status != AllocationStatus.SETTLED.value and used_device_s > row.used_device_s:
+        charge_usage(
+            session,
+            allocation_id=allocation_id,
+            usage_key=f"settlement-{used_device_s}",
+            used_device_s=used_device_s - row.used_device_s,
+            clock=clock,
+        )
+    return close_allocation(
+        session, allocation_id=allocation_id, utilisation_milli=utilisation_milli, clock=clock
     )
-    round_row = session.get(RoundRow, row.round_id, with_for_update=True)
-    assert round_row is not None
-    round_row.used_device_s += used_device_s
-    session.flush()
-    return _allocation(session, allocation_id)
 
 
-def _release_hold(session: Session, spend_id: int, *, post_micro: int, clock: Clock) -> None:
-    """Settle the allocation's spend; a hold that already timed out returned its credits on
-    its own, so there is nothing left to post or void."""
+def _release_hold(session: Session, row: AllocationRow, *, post_micro: int, clock: Clock) -> None:
+    """Post `post_micro` of what the allocation holds and void the rest. A hold that already
+    timed out returned its credits on its own: there is nothing left to post or void."""
+    if row.held_micro == 0:
+        assert post_micro == 0
+        return
     try:
-        mandates.settle_spend(session, spend_id=spend_id, post_micro=post_micro, clock=clock)
+        mandates.settle_spend(session, spend_id=row.spend_id, post_micro=post_micro, clock=clock)
     except RefusedError as refusal:
-        if any(reason.code is not ReasonCode.HOLD_NOT_PENDING for reason in refusal.reasons):
+        if post_micro or any(r.code is not ReasonCode.HOLD_NOT_PENDING for r in refusal.reasons):
             raise
-        if post_micro:
-            raise
+    row.held_micro = 0
 
 
 def _give_back(

@@ -228,9 +228,10 @@ class Allocation:
     status: AllocationStatus
     reclaim_after_ns: int
     started_at_ns: int | None
-    used_device_s: int | None  # metered device-seconds, once settled
-    utilisation_milli: int | None
-    posted_micro: int | None
+    used_device_s: int  # metered device-seconds charged so far
+    utilisation_milli: int | None  # measured mean utilisation, once settled
+    posted_micro: int  # credits charged so far
+    held_micro: int  # credits still held for it
     explanation: Explanation
     created_at_ns: int
 

@@ -264,9 +264,10 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("reclaim_after_ns", sa.BigInteger(), nullable=False),
         sa.Column("started_at_ns", sa.BigInteger(), nullable=True),
-        sa.Column("used_device_s", sa.BigInteger(), nullable=True),
+        sa.Column("used_device_s", sa.BigInteger(), nullable=False),
         sa.Column("utilisation_milli", sa.Integer(), nullable=True),
-        sa.Column("posted_micro", sa.BigInteger(), nullable=True),
+        sa.Column("posted_micro", sa.BigInteger(), nullable=False),
+        sa.Column("held_micro", sa.BigInteger(), nullable=False),
         sa.Column("resolved_at_ns", sa.BigInteger(), nullable=True),
         sa.Column("explanation", sa.JSON(), nullable=False),
         sa.Column("created_at_ns", sa.BigInteger(), nullable=False),
@@ -346,10 +347,23 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("allocation_id", "start_ns"),
     )
+    op.create_table(
+        "exchange_allocation_charges",
+        sa.Column(
+            "allocation_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False
+        ),
+        sa.Column("usage_key", sa.String(length=200), nullable=False),
+        sa.Column("used_device_s", sa.BigInteger(), nullable=False),
+        sa.Column("charged_micro", sa.BigInteger(), nullable=False),
+        sa.Column("created_at_ns", sa.BigInteger(), nullable=False),
+        sa.ForeignKeyConstraint(["allocation_id"], ["exchange_allocations.id"]),
+        sa.PrimaryKeyConstraint("allocation_id", "usage_key"),
+    )
     seed_catalogue(op.get_bind())
 
 
 def downgrade() -> None:
+    op.drop_table("exchange_allocation_charges")
     op.drop_table("exchange_allocation_slots")
     with op.batch_alter_table("exchange_allocations", schema=None) as batch_op:
         batch_op.drop_index("ix_exchange_allocations_status_reclaim")
