@@ -6,6 +6,7 @@ import typer
 
 from ccx.cli import consortia as consortium_commands
 from ccx.cli import db as db_commands
+from ccx.cli import exchange as exchange_commands
 from ccx.cli import keys as key_commands
 from ccx.cli import ledger as ledger_commands
 from ccx.cli import programmes as programme_commands
@@ -21,6 +22,7 @@ app = typer.Typer(
 )
 app.add_typer(consortium_commands.app, name="consortia")
 app.add_typer(db_commands.app, name="db")
+app.add_typer(exchange_commands.app, name="exchange")
 app.add_typer(key_commands.app, name="keys")
 app.add_typer(ledger_commands.app, name="ledger")
 app.add_typer(programme_commands.app, name="programmes")
