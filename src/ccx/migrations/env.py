@@ -6,6 +6,7 @@ from alembic import context
 
 import ccx.consortia.models  # registers the consortium tables on Base.metadata
 import ccx.exchange.models  # registers the exchange tables on Base.metadata
+import ccx.metering.models  # registers the metering tables on Base.metadata
 import ccx.programs.models  # noqa: F401 - registers the programme tables on Base.metadata
 from ccx.db import Base
 
