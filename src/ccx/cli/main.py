@@ -9,6 +9,7 @@ from ccx.cli import db as db_commands
 from ccx.cli import exchange as exchange_commands
 from ccx.cli import keys as key_commands
 from ccx.cli import ledger as ledger_commands
+from ccx.cli import metering as metering_commands
 from ccx.cli import programmes as programme_commands
 from ccx.cli import registry as registry_commands
 from ccx.cli import serve as serve_commands
@@ -25,10 +26,13 @@ app.add_typer(db_commands.app, name="db")
 app.add_typer(exchange_commands.app, name="exchange")
 app.add_typer(key_commands.app, name="keys")
 app.add_typer(ledger_commands.app, name="ledger")
+app.add_typer(metering_commands.app, name="metering")
+app.add_typer(metering_commands.centre_app, name="centre")
 app.add_typer(programme_commands.app, name="programmes")
 app.add_typer(programme_commands.mandates_app, name="mandates")
 app.add_typer(registry_commands.app, name="registry")
 serve_commands.register(app)
+app.command("worker")(metering_commands.worker)
 
 
 @app.callback()

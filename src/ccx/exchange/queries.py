@@ -317,6 +317,14 @@ def get_round(session: Session, round_id: int) -> Round | None:
     return None if row is None else _round_from_row(row, _prices(session, [row])[row.id])
 
 
+def round_starting_at(session: Session, start_ns: int) -> Round | None:
+    """The first round cleared for a period starting at `start_ns`, if any."""
+    row = session.scalar(
+        sa.select(RoundRow).where(RoundRow.start_ns == start_ns).order_by(RoundRow.id).limit(1)
+    )
+    return None if row is None else _round_from_row(row, _prices(session, [row])[row.id])
+
+
 def list_rounds(session: Session, *, limit: int, after_id: int = 0) -> list[Round]:
     rows = list(
         session.scalars(
