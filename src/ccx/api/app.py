@@ -22,6 +22,8 @@ from ccx.api.routers import (
     API_PREFIX,
     accounts,
     consortia,
+    exchange_capacity,
+    exchange_rounds,
     health,
     integrity,
     ledgers,
@@ -78,6 +80,8 @@ def create_app(
         registry,
         programmes,
         consortia,
+        exchange_capacity,
+        exchange_rounds,
     ):
         app.include_router(routes.router)
     return app

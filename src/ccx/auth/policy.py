@@ -132,3 +132,44 @@ def can_read_consortium_mandate(
     if can_read_consortium(principal, member_org_ids):
         return True
     return principal.org_id is not None and principal.org_id == integrator_id
+
+
+# --- the exchange ------------------------------------------------------------------------------
+
+
+def can_manage_accelerator_types(principal: Principal) -> bool:
+    """Add accelerator types to the catalogue: the centre operator or the administrator."""
+    return principal.role in (Role.OPERATOR, Role.ADMIN)
+
+
+def can_manage_capacity(principal: Principal) -> bool:
+    """Publish exchange rates, declare and resize pools, schedule maintenance, run clearing
+    rounds and reclaim idle allocations: the centre operator only."""
+    return principal.role is Role.OPERATOR
+
+
+def can_set_price_cap(principal: Principal) -> bool:
+    """Cap a programme's clearing prices: the centre operator or the administrator."""
+    return principal.role in (Role.OPERATOR, Role.ADMIN)
+
+
+def can_file_request(principal: Principal, integrator_id: int) -> bool:
+    """Only the integrator a mandate names files requests under it (and cancels them)."""
+    return principal.role is Role.INTEGRATOR and principal.org_id == integrator_id
+
+
+def can_read_exchange_item(principal: Principal, firm_id: int, integrator_id: int) -> bool:
+    """A request or an allocation: read-all roles, the integrator that filed it, and the firm
+    whose credits pay for it (a consortium's anchor for a mandate over its pool)."""
+    if can_read_everything(principal):
+        return True
+    if principal.role is Role.INTEGRATOR:
+        return principal.org_id == integrator_id
+    return principal.role is Role.FIRM and principal.org_id == firm_id
+
+
+def can_read_efficiency_score(principal: Principal, integrator_id: int) -> bool:
+    """Read-all roles, and the integrator its own."""
+    if can_read_everything(principal):
+        return True
+    return principal.role is Role.INTEGRATOR and principal.org_id == integrator_id
