@@ -748,7 +748,7 @@ def list_allocations(
         print_json([asdict(allocation) for allocation in found])
         return
     table = Table(
-        _id("allocation"), "round", "request", "pool", "devices", "device-hours", "from", "to",
+        _id("allocation"), "round", "request", "pool", "devices", "device-hours", "from",
         "rate", "price", "amount", "status",
     )  # fmt: skip
     for item in found:
@@ -760,7 +760,6 @@ def list_allocations(
             str(item.devices),
             f"{item.device_hours:,}",
             when(item.start_ns),
-            when(item.end_ns),
             credits_text(item.rate_micro),
             credits_text(item.price_micro),
             credits_text(item.amount_micro),
