@@ -71,7 +71,7 @@ class EfficiencyLP:
 
 def cap_limits(candidates: Candidates, caps: Caps) -> list[Limit]:
     """Per pool: the share of the round's device-hours one firm, integrator or business group
-    may take (rounded down)."""
+    may take (rounded down); none for a share of the whole pool."""
     bids = candidates.bids
     owners: dict[Binding, tuple[int, list[int | None]]] = {
         Binding.FIRM_CAP: (caps.firm_share_milli, [b.firm_id for b in bids]),
@@ -79,9 +79,13 @@ def cap_limits(candidates: Candidates, caps: Caps) -> list[Limit]:
         Binding.GROUP_CAP: (caps.group_share_milli, [b.group_id for b in bids]),
     }
     pools = len(candidates.pools)
+    if pools == 0:
+        return []
     pool_device_hours = candidates.capacity_device_hours.reshape(pools, -1).sum(axis=1)
     limits = []
     for kind, (share_milli, owner_ids) in owners.items():
+        if share_milli >= MILLI:
+            continue  # never tighter than the pool itself (and would share its dual)
         owner = _owner_index(owner_ids)[candidates.bid]
         counted = owner >= 0
         keys, group = np.unique(

@@ -34,6 +34,7 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 MICRO = 1_000_000
 COST_WEIGHT_PER_CREDIT = 1e-3  # among equally good placements, prefer fewer credits
+WAIT_WEIGHT_PER_SLOT = 1e-5  # then prefer earlier slots: work done sooner, capacity not idle
 FLOOR_PENALTY_PER_WORK = 1e3  # objective lost per unit of a small firm's floor left unmet
 DUAL_TOLERANCE = 1e-9
 REDUCED_COST_TOLERANCE = 1e-7
@@ -122,7 +123,8 @@ def objective_per_device_hour(candidates: Candidates) -> FloatArray:
     score = candidates.bid_column(b.score_milli for b in candidates.bids)
     work = score / MILLI * candidates.throughput_milli / MILLI
     cost: FloatArray = COST_WEIGHT_PER_CREDIT * candidates.rate_micro / MICRO
-    return work - cost
+    wait = (WAIT_WEIGHT_PER_SLOT * candidates.slot).astype(np.float64)
+    return work - cost - wait
 
 
 class _Model:
