@@ -32,6 +32,7 @@ from ccx.center import (
     SimulatedCenter,
     SlurmCenter,
     SlurmRunner,
+    UsageRecord,
     account_name,
     billing_minutes_for,
 )
@@ -142,7 +143,13 @@ def test_job_within_the_limit_runs_and_its_usage_comes_back(harness: Harness) ->
     since_ns = harness.clock.now_ns() // NS_PER_S * NS_PER_S
     job_id = harness.center.submit(JobSpec(account.account, "a100", 2, time_limit_min=1, run_s=2))
     harness.until(lambda: harness.state_of(job_id)[0] is JobState.COMPLETED, "job completed")
-    (usage,) = [r for r in harness.center.usage_since(since_ns) if r.account == account.account]
+
+    def ended() -> list[UsageRecord]:  # slurmctld reports to slurmdbd a moment later
+        usage = harness.center.usage_since(since_ns)
+        return [r for r in usage if r.account == account.account and r.end_ns is not None]
+
+    harness.until(lambda: bool(ended()), "the usage in sacct")
+    (usage,) = ended()
     assert (usage.job_id, usage.step, usage.state) == (job_id, "", JobState.COMPLETED)
     assert (usage.accelerator, usage.devices) == ("a100", 2)
     assert usage.end_ns is not None
