@@ -4,6 +4,7 @@ id."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -482,4 +483,79 @@ def efficiency_scores(
     return {
         integrator: scoring.efficiency_score(integrator, items)
         for integrator, items in by_integrator.items()
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class PoolFigures:
+    """A pool over every round so far: device-hours offered, allocated (less reclaimed), used
+    by settled and running allocations, and reserved but idle (allocated to allocations that
+    ended, by settlement or reclaim, without using it)."""
+
+    pool_id: int
+    name: str
+    accelerator: str
+    devices: int
+    capacity_device_hours: int
+    allocated_device_hours: int
+    reclaimed_device_hours: int
+    used_device_hours: int
+    idle_reserved_device_hours: int
+
+
+def pool_figures(session: Session) -> list[PoolFigures]:
+    capacity = dict(
+        session.execute(
+            sa.select(
+                RoundPriceRow.pool_id, sa.func.sum(RoundPriceRow.capacity_device_hours)
+            ).group_by(RoundPriceRow.pool_id)
+        ).all()
+    )
+    by_status: dict[tuple[int, str], tuple[int, int]] = {
+        (pool_id, status): (int(hours), int(used_s))
+        for pool_id, status, hours, used_s in session.execute(
+            sa.select(
+                AllocationRow.pool_id,
+                AllocationRow.status,
+                sa.func.sum(AllocationRow.device_hours),
+                sa.func.sum(AllocationRow.used_device_s),
+            ).group_by(AllocationRow.pool_id, AllocationRow.status)
+        )
+    }
+    figures = []
+    for pool in session.scalars(sa.select(PoolRow).order_by(PoolRow.id)):
+        hours = {
+            status: by_status.get((pool.id, status.value), (0, 0)) for status in AllocationStatus
+        }
+        used_s = sum(used for _, used in hours.values())
+        settled_hours, settled_used_s = hours[AllocationStatus.SETTLED]
+        reclaimed_hours = hours[AllocationStatus.RECLAIMED][0]
+        figures.append(
+            PoolFigures(
+                pool_id=pool.id,
+                name=pool.name,
+                accelerator=pool.accelerator,
+                devices=pool.devices,
+                capacity_device_hours=int(capacity.get(pool.id, 0)),
+                allocated_device_hours=sum(h for h, _ in hours.values()) - reclaimed_hours,
+                reclaimed_device_hours=reclaimed_hours,
+                used_device_hours=used_s // S_PER_HOUR,
+                idle_reserved_device_hours=reclaimed_hours
+                + settled_hours
+                - settled_used_s // S_PER_HOUR,
+            )
+        )
+    return figures
+
+
+def posted_by_firm(session: Session) -> dict[int, int]:
+    """Credits charged for compute through the exchange, per firm (a consortium's charges
+    under its anchor)."""
+    return {
+        firm_id: int(total)
+        for firm_id, total in session.execute(
+            sa.select(AllocationRow.firm_id, sa.func.sum(AllocationRow.posted_micro)).group_by(
+                AllocationRow.firm_id
+            )
+        )
     }

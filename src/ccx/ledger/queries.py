@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -164,6 +165,41 @@ def debited_by_code(session: Session, account_ids: Sequence[int], *, code: int) 
             .where(TransferRow.debit_account_id.in_(account_ids), TransferRow.code == code)
             .group_by(TransferRow.debit_account_id)
         )
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class CodeTotals:
+    """The four counters summed over a ledger's accounts of one code."""
+
+    accounts: int
+    debits_pending: int
+    debits_posted: int
+    credits_pending: int
+    credits_posted: int
+
+    @property
+    def balance_posted(self) -> int:
+        return self.credits_posted - self.debits_posted
+
+
+def totals_by_code(session: Session, ledger_id: int) -> dict[int, CodeTotals]:
+    """Each account code of the ledger with its accounts' counters summed."""
+    rows = session.execute(
+        sa.select(
+            AccountRow.code,
+            sa.func.count(),
+            sa.func.sum(AccountRow.debits_pending),
+            sa.func.sum(AccountRow.debits_posted),
+            sa.func.sum(AccountRow.credits_pending),
+            sa.func.sum(AccountRow.credits_posted),
+        )
+        .where(AccountRow.ledger == ledger_id)
+        .group_by(AccountRow.code)
+    )
+    return {
+        code: CodeTotals(count, int(dp), int(dpo), int(cp), int(cpo))
+        for code, count, dp, dpo, cp, cpo in rows
     }
 
 

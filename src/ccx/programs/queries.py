@@ -6,6 +6,7 @@ Balances come from the programme's ledger; the tables here add rules, decisions 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -154,6 +155,40 @@ def programme_report(session: Session, programme_id: int) -> ProgrammeReport | N
         fees_micro=int(fees or 0),
         expired_micro=accounts[ids.expired].balance_posted,
         clawed_back_micro=accounts[ids.clawback].balance_posted,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ApplicationOutcomes:
+    """How a programme's applications were decided and audited."""
+
+    received: int
+    approved: int
+    refused: int
+    refusals_by_reason: dict[str, int]  # reason code -> applications refused for it
+    audits_selected: int
+    audits_failed: int
+
+
+def application_outcomes(session: Session, programme_id: int) -> ApplicationOutcomes:
+    rows = session.execute(
+        sa.select(ApplicationRow.decision, ApplicationRow.reasons, ApplicationRow.audit_status)
+        .where(ApplicationRow.programme_id == programme_id)
+    ).all()
+    by_reason: dict[str, int] = {}
+    for decision, reasons, _ in rows:
+        if decision == Decision.REFUSED.value:
+            for code in sorted({reason["code"] for reason in reasons}):
+                by_reason[code] = by_reason.get(code, 0) + 1
+    audited = [status for _, _, status in rows if status != AuditStatus.NOT_SELECTED.value]
+    approved = sum(1 for decision, _, _ in rows if decision == Decision.APPROVED.value)
+    return ApplicationOutcomes(
+        received=len(rows),
+        approved=approved,
+        refused=len(rows) - approved,
+        refusals_by_reason=dict(sorted(by_reason.items())),
+        audits_selected=len(audited),
+        audits_failed=sum(1 for status in audited if status == AuditStatus.FAILED.value),
     )
 
 
