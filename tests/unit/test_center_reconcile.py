@@ -20,7 +20,9 @@ from ccx.center import (
     reconcile,
 )
 from ccx.center.errors import CenterError
-from ccx.center.slurm import command_for, sbatch_command
+from ccx.center.parsers import parse_sacctmgr_assoc
+from ccx.center.slurm import accounts_from, command_for, sbatch_command
+from ccx.center.types import NO_LIMIT_BILLING_MINUTES
 
 RATES = (AcceleratorRate("h100", 1_000_000), AcceleratorRate("a100", 250_000))
 WEIGHTS = (("a100", 250), ("h100", 1000))
@@ -148,3 +150,21 @@ def test_dry_run_records_changes_and_runs_nothing() -> None:
 def test_runner_refuses_anything_but_slurm_commands() -> None:
     with pytest.raises(CenterError, match="not a Slurm command"):
         SlurmRunner().read(["rm", "-rf", "/"])
+
+
+def test_an_unlimited_slurm_account_reads_as_no_limit_and_gets_zeroed() -> None:
+    rows = parse_sacctmgr_assoc("c|root||\nc|ccx-a5||\nc|ccx-a5|alice|\nc|ccx-a6||billing=9\n")
+    accounts = accounts_from(rows)
+    assert accounts == (
+        AccountLimit("ccx-a5", ("alice",), NO_LIMIT_BILLING_MINUTES),
+        AccountLimit("ccx-a6", (), 9),
+    )
+    assert reconcile(CenterPlan((), ()), _state(*accounts, weights=())) == [
+        Change(ChangeKind.SET_LIMIT, account="ccx-a5", billing_minutes_max=0),
+        Change(ChangeKind.SET_LIMIT, account="ccx-a6", billing_minutes_max=0),
+    ]
+
+
+def test_accounts_of_several_clusters_are_refused() -> None:
+    with pytest.raises(CenterError, match="one cluster"):
+        accounts_from(parse_sacctmgr_assoc("c1|ccx-a1||\nc2|ccx-a1||\n"))

@@ -30,6 +30,7 @@ from ccx.center.parsers import (
 from ccx.center.reconcile import reconcile
 from ccx.center.types import (
     ACCOUNT_PREFIX,
+    NO_LIMIT_BILLING_MINUTES,
     AccountLimit,
     CenterPlan,
     CenterState,
@@ -154,7 +155,8 @@ def sbatch_command(job: JobSpec) -> list[str]:
 
 def accounts_from(rows: Sequence[AssocRow]) -> tuple[AccountLimit, ...]:
     """ccx's accounts from association rows: the account row holds the limit, user rows the
-    users. An account with no billing limit reads as limit 0 (reconcile then sets one)."""
+    users. An account with no billing limit reads as NO_LIMIT_BILLING_MINUTES, so reconcile
+    limits it (or zeroes it when no longer planned)."""
     clusters = {row.cluster for row in rows}
     if len(clusters) > 1:
         raise CenterError(f"ccx manages one cluster; slurmdbd serves {sorted(clusters)}")
@@ -166,7 +168,7 @@ def accounts_from(rows: Sequence[AssocRow]) -> tuple[AccountLimit, ...]:
         if row.user:
             users.setdefault(row.account, []).append(row.user)
         else:
-            limits[row.account] = dict(row.grp_tres_mins).get("billing", 0)
+            limits[row.account] = dict(row.grp_tres_mins).get("billing", NO_LIMIT_BILLING_MINUTES)
     return tuple(
         AccountLimit(name, tuple(sorted(users.get(name, []))), limit)
         for name, limit in sorted(limits.items())

@@ -22,6 +22,8 @@ TIME_LIMIT_MIN_MAX = 7 * 24 * 60
 MICRO_PER_MILLI = 1000
 MINUTES_PER_HOUR = 60
 RATE_MICRO_MAX = 10**12  # a million credits per device-hour: far above any real rate
+# How a centre reports an account with no billing limit at all (Slurm: no GrpTRESMins=billing).
+NO_LIMIT_BILLING_MINUTES = 2**63 - 1
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 
