@@ -2,7 +2,8 @@
 
 The standard setting: the standard programme (100 credits per firm), firm 1 with its lot, a
 certified integrator (number 2) holding a 50-credit mandate from it, an H100 pool of 4 devices
-and an A100 pool of 8, and rounds of 4 slots of 6 hours from the clock's next full hour, without caps.
+and an A100 pool of 8, and rounds of 4 slots of 6 hours from the clock's next full hour,
+without caps.
 """
 
 from __future__ import annotations
@@ -90,7 +91,8 @@ def file(database: Database, clock: SimulatedClock, mandate_id: int, **changes: 
 
 def parameters(clock: SimulatedClock, **changes: Any) -> RoundParameters:
     """A round from the next full hour; the pools are small, so no caps unless asked for."""
-    uncapped = {"firm_share_milli": 1000, "integrator_share_milli": 1000, "group_share_milli": 1000}
+    shares = ("firm_share_milli", "integrator_share_milli", "group_share_milli")
+    uncapped = dict.fromkeys(shares, 1000)
     return dataclasses.replace(
         RoundParameters(start_ns=round_start_ns(clock)), **(uncapped | changes)
     )

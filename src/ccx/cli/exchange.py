@@ -553,32 +553,8 @@ def _print_round(round_: Round, allocations: Sequence[Allocation]) -> None:
     out.print(_allocations_table(_allocation_row(item) for item in allocations))
 
 
-def _plan_prices(gathered: Gathered, plan: Plan) -> list[PoolPriceView]:
-    """The plan's prices with each pool's published rate and each slot's start."""
-    rates = {pool.pool_id: pool.rate_micro for pool in gathered.problem.pools}
-    return [
-        PoolPriceView(
-            pool_id=price.pool_id,
-            slot=price.slot,
-            slot_start_ns=gathered.problem.slots.slot_start_ns(price.slot),
-            rate_micro=rates[price.pool_id],
-            dual_micro=price.dual_micro,
-            price_micro=price.price_micro,
-            capacity_device_hours=price.capacity_device_hours,
-            allocated_device_hours=price.allocated_device_hours,
-        )
-        for price in plan.prices
-    ]
-
-
-def _plan_unplaced(gathered: Gathered, plan: Plan) -> list[tuple[int, tuple[str, ...]]]:
-    return sorted(
-        [*gathered.ineligible, *((item.request_id, item.reasons) for item in plan.unplaced)]
-    )
-
-
 def _print_plan(gathered: Gathered, plan: Plan) -> None:
-    unplaced = _plan_unplaced(gathered, plan)
+    unplaced = rounds.plan_unplaced(gathered, plan)
     allocated = sum(item.device_hours for item in plan.allocations)
     amount = sum(item.amount_micro for item in plan.allocations)
     say(
@@ -588,7 +564,7 @@ def _print_plan(gathered: Gathered, plan: Plan) -> None:
         f" solved in {plan.solve_s:.3f} s"
     )
     _print_unplaced(unplaced)
-    out.print(_prices_table(_plan_prices(gathered, plan)))
+    out.print(_prices_table(rounds.plan_prices(gathered, plan)))
     types = {pool.pool_id: pool.accelerator for pool in gathered.problem.pools}
     out.print(_allocations_table(_planned_row(p, types[p.pool_id]) for p in plan.allocations))
 
@@ -602,11 +578,11 @@ def _plan_json(gathered: Gathered, plan: Plan) -> dict[str, Any]:
         "solve_s": plan.solve_s,
         "work_milli": plan.work_milli,
         "weighted_work_milli": plan.weighted_work_milli,
-        "prices": [asdict(price) for price in _plan_prices(gathered, plan)],
+        "prices": [asdict(price) for price in rounds.plan_prices(gathered, plan)],
         "allocations": [asdict(item) for item in plan.allocations],
         "unplaced": [
             {"request_id": request_id, "reasons": list(reasons)}
-            for request_id, reasons in _plan_unplaced(gathered, plan)
+            for request_id, reasons in rounds.plan_unplaced(gathered, plan)
         ],
     }
 

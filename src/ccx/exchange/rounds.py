@@ -53,6 +53,7 @@ from ccx.exchange.types import (
     Allocation,
     AllocationStatus,
     ExchangeRate,
+    PoolPriceView,
     RequestStatus,
     RoundOutcome,
     RoundParameters,
@@ -358,6 +359,32 @@ def plan_round(
     if isinstance(outcome, Infeasible):
         raise RoundInfeasibleError(outcome.reasons)
     return gathered, outcome
+
+
+def plan_prices(gathered: Gathered, plan: Plan) -> list[PoolPriceView]:
+    """A plan's prices as a committed round shows them: with each pool's published rate and
+    each slot's start."""
+    rates = {pool.pool_id: pool.rate_micro for pool in gathered.problem.pools}
+    return [
+        PoolPriceView(
+            pool_id=price.pool_id,
+            slot=price.slot,
+            slot_start_ns=gathered.problem.slots.slot_start_ns(price.slot),
+            rate_micro=rates[price.pool_id],
+            dual_micro=price.dual_micro,
+            price_micro=price.price_micro,
+            capacity_device_hours=price.capacity_device_hours,
+            allocated_device_hours=price.allocated_device_hours,
+        )
+        for price in plan.prices
+    ]
+
+
+def plan_unplaced(gathered: Gathered, plan: Plan) -> list[tuple[int, tuple[str, ...]]]:
+    """Every request a plan leaves out, with its reasons, by request id."""
+    return sorted(
+        [*gathered.ineligible, *((item.request_id, item.reasons) for item in plan.unplaced)]
+    )
 
 
 def clear_round(session: Session, parameters: RoundParameters, clock: Clock) -> RoundOutcome:

@@ -31,6 +31,7 @@ from ccx.exchange import (
     Round,
     RoundOutcome,
     RoundParameters,
+    rounds,
 )
 from ccx.exchange.problem import Explanation, Plan, PlannedAllocation, SlotUse
 from ccx.exchange.rounds import Gathered
@@ -588,7 +589,6 @@ class PlanOut(BaseModel):
     def of(cls, gathered: Gathered, plan: Plan) -> PlanOut:
         problem = gathered.problem
         supplies = {pool.pool_id: pool for pool in problem.pools}
-        unplaced = [*gathered.ineligible, *((u.request_id, u.reasons) for u in plan.unplaced)]
         return cls(
             policy=plan.policy,
             start_ns=problem.slots.start_ns,
@@ -599,24 +599,15 @@ class PlanOut(BaseModel):
             solve_s=plan.solve_s,
             work_milli=plan.work_milli,
             weighted_work_milli=plan.weighted_work_milli,
-            prices=[
-                PoolPriceOut(
-                    pool_id=price.pool_id,
-                    slot=price.slot,
-                    slot_start_ns=problem.slots.slot_start_ns(price.slot),
-                    rate_micro=supplies[price.pool_id].rate_micro,
-                    dual_micro=price.dual_micro,
-                    price_micro=price.price_micro,
-                    capacity_device_hours=price.capacity_device_hours,
-                    allocated_device_hours=price.allocated_device_hours,
-                )
-                for price in plan.prices
-            ],
+            prices=[PoolPriceOut.of(price) for price in rounds.plan_prices(gathered, plan)],
             allocations=[
                 PlannedAllocationOut.of(item, supplies[item.pool_id].accelerator)
                 for item in plan.allocations
             ],
-            unplaced=[UnplacedOut(request_id=r, reasons=list(why)) for r, why in sorted(unplaced)],
+            unplaced=[
+                UnplacedOut(request_id=r, reasons=list(why))
+                for r, why in rounds.plan_unplaced(gathered, plan)
+            ],
         )
 
 
