@@ -6,8 +6,9 @@ crash anywhere leaves nothing half-done and the next beat carries on:
 1. pull usage from the centre (from the earliest live allocation's start) and store it;
 2. settle: mark allocations whose jobs started, charge finished jobs, close ended allocations;
 3. reclaim allocations with no job started within their grace period;
-4. clear a round when the next one is due (rounds start on multiples of the slot length and
-   clear the coming slots; a round already cleared for that start is not cleared again);
+4. clear a round when the next one is due (rounds start on multiples of the slot length, at
+   the next boundary or now when now is one, and clear the coming slots; a round already
+   cleared for that start is not cleared again);
 5. apply the plan to the centre (accounts and limits for live allocations);
 6. expire timed-out holds, then lots and consortium pools past their expiry;
 7. seal the journal.
@@ -117,9 +118,9 @@ class Worker:
 
 
 def next_round_start_ns(now_ns: int, slot_s: int) -> int:
-    """The start of the next slot: rounds clear capacity from the next slot boundary on."""
+    """The next slot boundary (now, when now is one): rounds clear capacity from there on."""
     slot_ns = slot_s * NS_PER_S
-    return (now_ns // slot_ns + 1) * slot_ns
+    return -(-now_ns // slot_ns) * slot_ns
 
 
 def run_forever(worker: Worker, interval_s: float, stop: threading.Event) -> None:

@@ -86,7 +86,7 @@ def test_a_job_under_an_allocation_is_charged_once_and_the_rest_returns(
         charged = exchange_queries.get_allocation(session, allocation.id)
     assert charged is not None
     assert charged.status is AllocationStatus.RUNNING
-    assert (charged.used_device_s, charged.posted_micro) == (6 * 3600, 6 * CREDIT)
+    assert charged.posted_micro == 0  # charged when the allocation closes, within the day
     clock.advance(ns=allocation.end_ns - clock.now_ns())
     sync(database, clock, center)
     with database.read() as session:
@@ -104,6 +104,40 @@ def test_a_job_under_an_allocation_is_charged_once_and_the_rest_returns(
     assert revenue.credits_posted == 6 * CREDIT
     assert sum(lot.available_micro for lot in lots) == 94 * CREDIT
     assert center.state().accounts[0].billing_minutes_max == 0  # closed: no more jobs
+
+
+def test_a_job_is_charged_at_once_when_its_allocation_runs_on_for_days(
+    database: Database, clock: SimulatedClock
+) -> None:
+    setting = standard_setting(database, clock)
+    file(
+        database,
+        clock,
+        setting.mandate.id,
+        work_device_hours=40,  # one device: 12 hours a slot, so four slots of 12 hours
+        max_credits_micro=45 * CREDIT,
+        deadline_ns=clock.now_ns() + 72 * HOUR_NS,
+    )
+    with database.write() as session:
+        metering.add_centre_user(
+            session, integrator_id=setting.integrator.id, username="alice", clock=clock
+        )
+        params = parameters(clock, slot_s=12 * 3600, slots=4)
+        [allocation] = rounds.clear_round(session, params, clock).allocations
+    clock.advance(ns=allocation.start_ns - clock.now_ns())
+    center = SimulatedCenter(clock, {"h100": 4, "a100": 8})
+    sync(database, clock, center)
+    center.submit(job(allocation, run_s=2 * 3600))
+    clock.advance(ns=3 * HOUR_NS)
+    sync(database, clock, center)
+    sync(database, clock, center)
+    with database.read() as session:
+        charged = exchange_queries.get_allocation(session, allocation.id)
+    assert charged is not None
+    assert allocation.end_ns - allocation.start_ns > 24 * HOUR_NS
+    assert (charged.status, charged.used_device_s) == (AllocationStatus.RUNNING, 2 * 3600)
+    assert (charged.posted_micro, charged.held_micro) == (2 * CREDIT, 38 * CREDIT)
+    assert charged.spend_id != allocation.spend_id  # the rest is held again
 
 
 def test_a_job_over_the_limit_is_refused_by_the_centre_not_charged(
@@ -131,12 +165,12 @@ def test_a_crash_between_import_and_charge_is_caught_up(
     center = SimulatedCenter(clock, {"h100": 4, "a100": 8})
     sync(database, clock, center)
     center.submit(job(allocation, run_s=3600))
-    clock.advance(ns=2 * HOUR_NS)
+    clock.advance(ns=allocation.end_ns - clock.now_ns())
     with database.write() as session:  # imported, then the process died before settling
         metering.import_usage(session, center.usage_since(0), clock)
     with database.write() as session:
         report = metering.settle_usage(session, clock)
-    assert (report.charged, report.charged_micro) == (1, CREDIT)
+    assert (report.charged, report.charged_micro, report.closed) == (1, CREDIT, 1)
     with database.write() as session:
         again = metering.settle_usage(session, clock)
     assert again.charged == 0

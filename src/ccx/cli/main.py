@@ -6,6 +6,7 @@ import typer
 
 from ccx.cli import consortia as consortium_commands
 from ccx.cli import db as db_commands
+from ccx.cli import demo as demo_commands
 from ccx.cli import exchange as exchange_commands
 from ccx.cli import keys as key_commands
 from ccx.cli import ledger as ledger_commands
@@ -33,6 +34,7 @@ app.add_typer(programme_commands.mandates_app, name="mandates")
 app.add_typer(registry_commands.app, name="registry")
 serve_commands.register(app)
 app.command("worker")(metering_commands.worker)
+app.command("demo")(demo_commands.demo)
 
 
 @app.callback()

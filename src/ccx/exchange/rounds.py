@@ -661,50 +661,84 @@ def _reclaim(session: Session, allocation_id: int, clock: Clock) -> Allocation:
 def charge_usage(
     session: Session, *, allocation_id: int, usage_key: str, used_device_s: int, clock: Clock
 ) -> Allocation:
-    """Charge one metered usage (a finished job) to the allocation: post its cost from the
-    hold (amount * used / allocated; the whole rest when it uses the last of the allocation)
-    and hold the remainder again under a spend keyed by the usage, in one transaction. The
-    same usage key again changes nothing; usage beyond the allocation is not charged (the
-    scheduler refuses to run it)."""
+    """Charge one metered usage (a finished job) to a running allocation: post its cost from
+    the hold (amount * used / allocated; the whole rest when it uses the last of the
+    allocation) and hold the remainder again under a spend keyed by the usage, in one
+    transaction. The same usage key again changes nothing; usage beyond the allocation is not
+    charged (the scheduler refuses to run it)."""
     row = _locked_allocation(session, allocation_id)
-    check_problems(
-        [
-            *text_problems("the usage key", usage_key, chars_max=USAGE_KEY_CHARS_MAX),
-            *in_range("the device-seconds used", used_device_s, 0, DEVICE_S_MAX),
-        ]
-    )
-    charged = session.get(ChargeRow, (allocation_id, usage_key))
-    if charged is not None:
-        if charged.used_device_s != used_device_s:
-            raise ConflictError(f"usage {usage_key!r} was charged with other device-seconds")
+    usage = Usage(usage_key, used_device_s)
+    if _already_charged(session, row, [usage]):
         return _allocation(session, allocation_id)
-    if row.status in (AllocationStatus.RECLAIMED.value, AllocationStatus.SETTLED.value):
-        raise ConflictError(f"allocation {allocation_id} is {row.status}: it takes no charges")
-    allocated_s = row.device_hours * S_PER_HOUR
-    used_s = min(used_device_s, allocated_s - row.used_device_s)
-    last = row.used_device_s + used_s == allocated_s
-    cost_micro = (
-        row.held_micro if last else min(row.held_micro, row.amount_micro * used_s // allocated_s)
-    )
+    cost_micro = _add_charges(session, row, [usage], clock)
     rest_micro = row.held_micro - cost_micro
     _release_hold(session, row, post_micro=cost_micro, clock=clock)
     _hold_again(session, row, rest_micro, usage_key, clock)
-    row.used_device_s += used_s
-    row.posted_micro += cost_micro
-    if row.status == AllocationStatus.HELD.value:
-        row.status = AllocationStatus.RUNNING.value
-        row.started_at_ns = clock.now_ns()
-    session.add(
-        ChargeRow(
-            allocation_id=allocation_id,
-            usage_key=usage_key,
-            used_device_s=used_device_s,
-            charged_micro=cost_micro,
-            created_at_ns=clock.now_ns(),
-        )
-    )
     session.flush()
     return _allocation(session, allocation_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """One metered usage to charge: its key (cluster|job|step) and device-seconds."""
+
+    key: str
+    device_s: int
+
+    def problems(self) -> list[str]:
+        return [
+            *text_problems("the usage key", self.key, chars_max=USAGE_KEY_CHARS_MAX),
+            *in_range("the device-seconds used", self.device_s, 0, DEVICE_S_MAX),
+        ]
+
+
+def _already_charged(session: Session, row: AllocationRow, usages: Sequence[Usage]) -> bool:
+    """Whether these usages were charged already (all of them; a replay); a usage charged
+    with other figures, or a charge to a resolved allocation, is a conflict."""
+    check_problems([problem for usage in usages for problem in usage.problems()])
+    charged = [session.get(ChargeRow, (row.id, usage.key)) for usage in usages]
+    for usage, found in zip(usages, charged, strict=True):
+        if found is not None and found.used_device_s != usage.device_s:
+            raise ConflictError(f"usage {usage.key!r} was charged with other device-seconds")
+    if usages and all(found is not None for found in charged):
+        return True
+    if any(found is not None for found in charged):
+        raise ConflictError(f"allocation {row.id}: some of these usages were charged already")
+    if row.status in (AllocationStatus.RECLAIMED.value, AllocationStatus.SETTLED.value):
+        raise ConflictError(f"allocation {row.id} is {row.status}: it takes no charges")
+    return False
+
+
+def _add_charges(
+    session: Session, row: AllocationRow, usages: Sequence[Usage], clock: Clock
+) -> int:
+    """Record the usages as charges (capped at what the allocation has left) and return their
+    cost in all: amount * used / allocated each, the whole rest for the last of it."""
+    allocated_s = row.device_hours * S_PER_HOUR
+    total_micro = 0
+    for usage in usages:
+        used_s = min(usage.device_s, allocated_s - row.used_device_s)
+        last = row.used_device_s + used_s == allocated_s
+        held_micro = row.held_micro - total_micro
+        cost_micro = (
+            held_micro if last else min(held_micro, row.amount_micro * used_s // allocated_s)
+        )
+        row.used_device_s += used_s
+        row.posted_micro += cost_micro
+        total_micro += cost_micro
+        session.add(
+            ChargeRow(
+                allocation_id=row.id,
+                usage_key=usage.key,
+                used_device_s=usage.device_s,
+                charged_micro=cost_micro,
+                created_at_ns=clock.now_ns(),
+            )
+        )
+    if usages and row.status == AllocationStatus.HELD.value:
+        row.status = AllocationStatus.RUNNING.value
+        row.started_at_ns = clock.now_ns()
+    return total_micro
 
 
 def _hold_again(
@@ -735,21 +769,31 @@ def _hold_again(
 
 
 def close_allocation(
-    session: Session, *, allocation_id: int, utilisation_milli: int | None, clock: Clock
+    session: Session,
+    *,
+    allocation_id: int,
+    utilisation_milli: int | None,
+    clock: Clock,
+    final_usage: Sequence[Usage] = (),
 ) -> Allocation:
-    """Settle an allocation when it ends: void what is still held (its charges stand), record
-    the measured utilisation, and give unused work and credits back to its request. Closing
-    again with the same utilisation changes nothing."""
+    """Settle an allocation when it ends: charge its last usages and void what is still held,
+    in one post (earlier charges stand), record the measured utilisation, and give unused
+    work and credits back to its request. Closing again with the same figures changes
+    nothing."""
     row = _locked_allocation(session, allocation_id)
     if utilisation_milli is not None:
         check_problems(in_range("the utilisation (thousandths)", utilisation_milli, 0, MILLI))
     if row.status == AllocationStatus.SETTLED.value:
-        if row.utilisation_milli != utilisation_milli:
-            raise ConflictError(f"allocation {allocation_id} was settled with another utilisation")
+        replayed = not final_usage or _already_charged(session, row, final_usage)
+        if row.utilisation_milli != utilisation_milli or not replayed:
+            raise ConflictError(f"allocation {allocation_id} was settled on other figures")
         return _allocation(session, allocation_id)
     if row.status == AllocationStatus.RECLAIMED.value:
         raise ConflictError(f"allocation {allocation_id} was reclaimed: nothing to settle")
-    _release_hold(session, row, post_micro=0, clock=clock)
+    if final_usage and _already_charged(session, row, final_usage):
+        final_usage = ()
+    cost_micro = _add_charges(session, row, final_usage, clock)
+    _release_hold(session, row, post_micro=cost_micro, clock=clock)
     allocated_s = row.device_hours * S_PER_HOUR
     row.status = AllocationStatus.SETTLED.value
     row.utilisation_milli = utilisation_milli
@@ -776,24 +820,22 @@ def settle_allocation(
     utilisation_milli: int | None,
     clock: Clock,
 ) -> Allocation:
-    """Settle an allocation by hand on its total usage: charge what was not charged yet, then
-    close it. Settling again with the same figures changes nothing."""
+    """Settle an allocation by hand on its total usage: charge what was not charged yet and
+    close it, in one post. Settling again with the same figures changes nothing."""
     row = _locked_allocation(session, allocation_id)
     check_problems(
         in_range("the device-seconds used", used_device_s, 0, row.device_hours * S_PER_HOUR)
     )
     if row.status == AllocationStatus.SETTLED.value and row.used_device_s != used_device_s:
         raise ConflictError(f"allocation {allocation_id} was settled on other usage")
-    if row.status != AllocationStatus.SETTLED.value and used_device_s > row.used_device_s:
-        charge_usage(
-            session,
-            allocation_id=allocation_id,
-            usage_key=f"settlement-{used_device_s}",
-            used_device_s=used_device_s - row.used_device_s,
-            clock=clock,
-        )
+    extra_s = used_device_s - row.used_device_s
+    final = [Usage(f"settlement-{used_device_s}", extra_s)] if extra_s > 0 else []
     return close_allocation(
-        session, allocation_id=allocation_id, utilisation_milli=utilisation_milli, clock=clock
+        session,
+        allocation_id=allocation_id,
+        utilisation_milli=utilisation_milli,
+        clock=clock,
+        final_usage=final if row.status != AllocationStatus.SETTLED.value else (),
     )
 
 

@@ -40,6 +40,9 @@ from ccx.registry.types import OrgKind
 RECORDS_PER_IMPORT_MAX = 100_000
 SAMPLES_PER_IMPORT_MAX = 1_000_000
 SETTLE_BATCH_MAX = 10_000
+INTERIM_CHARGE_S = 86_400
+"""A finished job is charged at once when its allocation runs on for longer than this;
+otherwise when the allocation closes."""
 MILLI = 1000
 MINUTES_PER_HOUR = 60
 _ALLOCATION_ACCOUNT = re.compile(re.escape(ACCOUNT_PREFIX) + r"a([1-9][0-9]{0,18})")
@@ -231,8 +234,10 @@ def settle_usage(
     and close the allocations that have ended with no job still running."""
     started = _record_starts(session, limit)
     charged, charged_micro = _charge_finished(session, clock, limit)
-    closed = _close_ended(session, clock, limit)
-    return SettlementReport(started, charged, charged_micro, closed)
+    closed, charged_at_close, charged_at_close_micro = _close_ended(session, clock, limit)
+    return SettlementReport(
+        started, charged + charged_at_close, charged_micro + charged_at_close_micro, closed
+    )
 
 
 def _live(statuses: Sequence[AllocationStatus]) -> sa.ColumnElement[bool]:
@@ -254,14 +259,15 @@ def _record_starts(session: Session, limit: int) -> int:
 
 
 def _charge_finished(session: Session, clock: Clock, limit: int) -> tuple[int, int]:
+    """Charge finished jobs of allocations that still have more than a day to run (the jobs
+    of the others are charged when their allocation closes, in one post)."""
     rows = session.scalars(
         sa.select(UsageRow)
         .join(AllocationRow, AllocationRow.id == UsageRow.allocation_id)
         .where(
-            UsageRow.step == "",
-            UsageRow.end_ns.is_not(None),
-            UsageRow.charged_at_ns.is_(None),
+            _finished_uncharged(),
             _live([AllocationStatus.HELD, AllocationStatus.RUNNING]),
+            AllocationRow.end_ns > UsageRow.end_ns + INTERIM_CHARGE_S * NS_PER_S,
         )
         .order_by(UsageRow.end_ns, UsageRow.cluster, UsageRow.job_id)
         .limit(limit)
@@ -269,19 +275,32 @@ def _charge_finished(session: Session, clock: Clock, limit: int) -> tuple[int, i
     total_micro = 0
     for row in rows:
         assert row.allocation_id is not None
-        assert row.end_ns is not None
         before = _posted(session, row.allocation_id)
+        usage = _usage(row)
         after = rounds.charge_usage(
             session,
             allocation_id=row.allocation_id,
-            usage_key=f"{row.cluster}|{row.job_id}|",
-            used_device_s=row.devices * max(0, row.end_ns - row.start_ns) // NS_PER_S,
+            usage_key=usage.key,
+            used_device_s=usage.device_s,
             clock=clock,
         )
         total_micro += after.posted_micro - before
         row.charged_at_ns = clock.now_ns()
     session.flush()
     return len(rows), total_micro
+
+
+def _finished_uncharged() -> sa.ColumnElement[bool]:
+    return sa.and_(
+        UsageRow.step == "", UsageRow.end_ns.is_not(None), UsageRow.charged_at_ns.is_(None)
+    )
+
+
+def _usage(row: UsageRow) -> rounds.Usage:
+    """A job's allocation record as a usage to charge: devices * (end - start)."""
+    assert row.end_ns is not None
+    used_s = row.devices * max(0, row.end_ns - row.start_ns) // NS_PER_S
+    return rounds.Usage(f"{row.cluster}|{row.job_id}|", used_s)
 
 
 def _posted(session: Session, allocation_id: int) -> int:
@@ -291,32 +310,43 @@ def _posted(session: Session, allocation_id: int) -> int:
     return posted or 0
 
 
-def _close_ended(session: Session, clock: Clock, limit: int) -> int:
-    """Close running allocations whose end has passed once none of their jobs runs and every
-    finished one is charged."""
-    unsettled = sa.select(UsageRow.allocation_id).where(
-        UsageRow.step == "",
-        sa.or_(UsageRow.end_ns.is_(None), UsageRow.charged_at_ns.is_(None)),
-        UsageRow.allocation_id.is_not(None),
+def _close_ended(session: Session, clock: Clock, limit: int) -> tuple[int, int, int]:
+    """Close running allocations whose end has passed once none of their jobs runs, charging
+    their uncharged finished jobs in the same post. Returns (closed, jobs charged, credits)."""
+    running = sa.select(UsageRow.allocation_id).where(
+        UsageRow.step == "", UsageRow.end_ns.is_(None), UsageRow.allocation_id.is_not(None)
     )
     ids = session.scalars(
         sa.select(AllocationRow.id)
         .where(
             _live([AllocationStatus.RUNNING]),
             AllocationRow.end_ns <= clock.now_ns(),
-            AllocationRow.id.not_in(unsettled),
+            AllocationRow.id.not_in(running),
         )
         .order_by(AllocationRow.end_ns, AllocationRow.id)
         .limit(limit)
     ).all()
+    charged = charged_micro = 0
     for allocation_id in ids:
-        rounds.close_allocation(
+        jobs = session.scalars(
+            sa.select(UsageRow)
+            .where(UsageRow.allocation_id == allocation_id, _finished_uncharged())
+            .order_by(UsageRow.end_ns, UsageRow.cluster, UsageRow.job_id)
+        ).all()
+        before = _posted(session, allocation_id)
+        after = rounds.close_allocation(
             session,
             allocation_id=allocation_id,
             utilisation_milli=_utilisation(session, allocation_id),
             clock=clock,
+            final_usage=[_usage(job) for job in jobs],
         )
-    return len(ids)
+        for job in jobs:
+            job.charged_at_ns = clock.now_ns()
+        charged += len(jobs)
+        charged_micro += after.posted_micro - before
+    session.flush()
+    return len(ids), charged, charged_micro
 
 
 def _utilisation(session: Session, allocation_id: int) -> int | None:
