@@ -1,20 +1,23 @@
 """The efficiency LP over the candidates, solved by HiGHS.
 
-One column per candidate: x, its device-hours (0 <= x <= its window's job-hours). One row per
-limit group that could bind (the sum of its columns' upper bounds exceeds it; the others can
-never be tight and are left out): capacity per pool-slot, work and budget (at the published
-rate) per request, and the firm, integrator and business-group caps per pool. Each small firm
+One column per candidate: x, its device-hours (0 <= x <= its window's job-hours, tightened to
+what each of its limits allows it alone). One row per limit group that could bind (the sum of
+its columns' upper bounds exceeds it; the others can never be tight and are left out):
+capacity per pool-slot, work and budget (at the published rate) per request, and the firm,
+integrator and business-group caps per pool. Each small firm
 with a positive floor has a floor row: its small requests' work plus a slack column reaches
 its floor; the slack is penalised so heavily that the floor is met wherever capacity allows,
 and the LP stays feasible where it cannot be. The objective is efficiency-weighted work
 (credits of work), less a small preference for spending fewer credits, less the floor penalty.
 
-Large rounds are mostly congested: most candidates end at zero. The LP is solved by sifting
-(column generation over a working set): it starts from each pool-slot's most valuable
-candidates and each small firm's fastest ones, solves, prices every other candidate with the
-duals, adds those with a positive reduced cost, and solves again from the last basis, until
-none is left. The result is the optimum of the whole LP; rows are added with the first column
-that needs them.
+Large rounds are mostly congested: most candidates end at zero, and most limits are never
+tight. The LP is solved by sifting (column generation over a working set) with lazy rows: it
+starts from each pool-slot's most valuable candidates and each small firm's fastest ones, with
+only the capacity and floor rows; solves; makes the rows of the work, budget and cap limits
+the solution breaks; prices every other candidate with the duals and adds each request's best
+one with a positive reduced cost; and solves again from the last basis, until no row is broken
+and no candidate is left. Rows not made have dual 0 and are not tight, so the result is the
+optimum of the whole LP.
 """
 
 from __future__ import annotations
@@ -39,8 +42,14 @@ FLOOR_PENALTY_PER_WORK = 1e3  # objective lost per unit of a small firm's floor 
 DUAL_TOLERANCE = 1e-9
 REDUCED_COST_TOLERANCE = 1e-7
 START_COVER = 2  # the first working set covers this many times each pool-slot and floor
-ENTERING_MIN = 20_000  # each round adds at most max(this, working set) candidates
+ENTERING_MIN = 20_000  # each round adds at most max(this, working set) candidates, one a request
 ROUNDS_MAX = 100
+BIND_TOLERANCE = 1e-9  # relative: columns' bounds summing to a limit do not need its row
+VIOLATION_TOLERANCE = 1e-9  # relative: a lazy row is made once its limit is broken by more
+# Limits whose rows wait until the working set's solution breaks them: most never bind.
+LAZY = frozenset(
+    (Binding.WORK, Binding.BUDGET, Binding.FIRM_CAP, Binding.INTEGRATOR_CAP, Binding.GROUP_CAP)
+)
 # What one LP unit of each limit is, in the limit's integer unit: work rows are in work
 # (device-hours at throughput 1000), budget rows in credits, the others in device-hours.
 ROW_SCALE = {Binding.WORK: MILLI, Binding.BUDGET: MICRO}
@@ -53,7 +62,7 @@ class SolverOptions:
     once."""
 
     solver: str = "simplex"
-    presolve: str = "on"
+    presolve: str = "off"  # sifting resolves from the last basis; presolve slows the first LP
     time_limit_s: float = 300.0
     sifting: bool = True
     crossover: str = "on"
@@ -79,6 +88,7 @@ class _Block:
     bound: FloatArray  # per group, LP units
     binds: BoolArray  # per group: a row is needed
     is_floor: bool = False
+    lazy: bool = False  # rows made only once the working set's solution breaks them
     row: IntArray = field(init=False)  # per group: row index, -1 until made
 
     def __post_init__(self) -> None:
@@ -112,8 +122,11 @@ def solve_lp(
         status = model.run()
         if status:
             return status
-        entering = model.entering() if options.sifting else np.zeros(0, np.int64)
-        if not len(entering):
+        if not options.sifting:
+            return model.solution(rounds)
+        made = model.add_violated_rows()
+        entering = model.entering()
+        if not made and not len(entering):
             return model.solution(rounds)
     return f"no optimum after {ROUNDS_MAX} sifting rounds"
 
@@ -135,7 +148,11 @@ class _Model:
     ) -> None:
         self.candidates = candidates
         self.value = objective_per_device_hour(candidates)
-        self.blocks = [_limit_block(candidates, limit) for limit in limits]
+        self.upper = implied_upper(candidates, limits)
+        self.blocks = [
+            _limit_block(candidates, limit, self.upper, lazy=options.sifting and limit.kind in LAZY)
+            for limit in limits
+        ]
         self.floor = _floor_block(candidates, caps)
         self.blocks.append(self.floor)
         self.column = np.full(candidates.count, -1, np.int64)  # HiGHS column, -1 if out
@@ -163,6 +180,7 @@ class _Model:
         self.columns += count
 
     def _make_rows(self, block: _Block, groups: IntArray) -> None:
+        """Rows for `groups` (sorted), with the entries of the working set's columns."""
         count = len(groups)
         if not count:
             return
@@ -171,12 +189,48 @@ class _Model:
         bound = block.bound[groups]
         infinite = np.full(count, highspy.kHighsInf)
         lower, upper = (bound, infinite) if block.is_floor else (-infinite, bound)
-        empty = np.zeros(0, np.int32)
-        self.highs.addRows(count, lower, upper, 0, np.zeros(count, np.int32), empty, np.zeros(0))
+        inside = np.flatnonzero(self.column >= 0)
+        inside = inside[np.isin(block.group[inside], groups)]
+        inside = inside[np.argsort(block.group[inside], kind="stable")]
+        starts = np.searchsorted(block.group[inside], groups).astype(np.int32)
+        self.highs.addRows(
+            count,
+            lower,
+            upper,
+            len(inside),
+            starts,
+            self.column[inside].astype(np.int32),
+            block.coefficient[inside],
+        )
+
+    def add_violated_rows(self) -> bool:
+        """Makes the rows of lazy limits that the working set's solution breaks; whether
+        there were any."""
+        inside = np.flatnonzero(self.column >= 0)
+        x = np.asarray(self.highs.getSolution().col_value, np.float64)[self.column[inside]]
+        made = False
+        for block in self.blocks:
+            if not block.lazy:
+                continue
+            group = block.group[inside]
+            counted = group >= 0
+            activity = np.bincount(
+                group[counted],
+                weights=(block.coefficient[inside] * x)[counted],
+                minlength=len(block.bound),
+            )
+            broken = activity > block.bound + VIOLATION_TOLERANCE * np.maximum(block.bound, 1)
+            groups = np.flatnonzero(broken & block.binds & (block.row < 0))
+            self._make_rows(block, groups)
+            made = made or bool(len(groups))
+        return made
 
     def add_columns(self, columns: IntArray) -> None:
-        """Adds candidates as columns (in CSC form), making the rows they need first."""
+        """Adds candidates as columns (in CSC form), making the rows they need first (those
+        of lazy limits wait until they are broken)."""
         for block in self.blocks:
+            if block.lazy:
+                continue
             group = block.group[columns]
             group = np.unique(group[group >= 0])
             self._make_rows(block, group[block.binds[group] & (block.row[group] < 0)])
@@ -184,12 +238,11 @@ class _Model:
         entry_value = np.column_stack([b.coefficient[columns] for b in self.blocks])
         present = entry_row >= 0
         starts = np.concatenate([[0], np.cumsum(present.sum(axis=1))[:-1]]).astype(np.int32)
-        upper = self.candidates.upper_device_hours[columns].astype(np.float64)
         self.highs.addCols(
             len(columns),
             self.value[columns],
             np.zeros(len(columns)),
-            upper,
+            self.upper[columns],
             int(present.sum()),
             starts,
             entry_row[present].astype(np.int32),
@@ -220,6 +273,11 @@ class _Model:
         )
         reduced[self.column >= 0] = -np.inf
         positive = np.flatnonzero(reduced > REDUCED_COST_TOLERANCE)
+        bid = self.candidates.bid[positive]
+        order = positive[np.lexsort((-reduced[positive], bid))]
+        first = np.ones(len(order), bool)
+        first[1:] = bid[1:] != bid[:-1]  # positive is in candidate order, so bid is sorted
+        positive = np.sort(order[first])
         limit = max(ENTERING_MIN, int((self.column >= 0).sum()))
         if len(positive) > limit:
             best = np.argpartition(-reduced[positive], limit)[:limit]
@@ -264,19 +322,39 @@ def _highs(options: SolverOptions) -> highspy.Highs:
     return highs
 
 
-def _limit_block(candidates: Candidates, limit: Limit) -> _Block:
+def implied_upper(candidates: Candidates, limits: list[Limit]) -> FloatArray:
+    """Per candidate: its device-hours' upper bound, its window's whole job-hours tightened to
+    what each of its limits allows it alone. The rows imply these bounds, so the LP is the
+    same; a request on one pool-slot needs no row, and a column that enters the basis at its
+    bound moves the other columns less."""
+    upper = candidates.upper_device_hours.astype(np.float64)
+    for limit in limits:
+        counted = np.flatnonzero(limit.group >= 0)
+        alone = (
+            limit.amount[limit.group[counted]]
+            * candidates.devices[counted]
+            / limit.unit_cost[counted]
+        )
+        upper[counted] = np.minimum(upper[counted], alone)
+    return upper
+
+
+def _limit_block(candidates: Candidates, limit: Limit, upper: FloatArray, *, lazy: bool) -> _Block:
     """A limit's rows in LP units; a group needs a row only where the sum of its columns'
     upper bounds exceeds it."""
     counted = limit.group >= 0
-    use = np.zeros(len(limit.amount), np.int64)
-    use_upper = limit.unit_cost * candidates.upper_device_hours // candidates.devices
-    np.add.at(use, limit.group[counted], use_upper[counted])
     scale = ROW_SCALE.get(limit.kind, 1)
+    coefficient = limit.unit_cost / candidates.devices / scale
+    bound = limit.amount / scale
+    use = np.bincount(
+        limit.group[counted], weights=(upper * coefficient)[counted], minlength=len(bound)
+    )
     return _Block(
         group=limit.group,
-        coefficient=limit.unit_cost / candidates.devices / scale,
-        bound=limit.amount / scale,
-        binds=use > limit.amount,
+        coefficient=coefficient,
+        bound=bound,
+        binds=use > bound * (1 + BIND_TOLERANCE),
+        lazy=lazy,
     )
 
 
@@ -297,7 +375,7 @@ def _start(candidates: Candidates, model: _Model) -> IntArray:
     """The first working set: per pool-slot, its most valuable candidates until their upper
     bounds cover START_COVER times its capacity; per small firm, its fastest candidates until
     they cover START_COVER times its floor."""
-    upper = candidates.upper_device_hours.astype(np.float64)
+    upper = model.upper
     by_cell = _covering(
         candidates.cell,
         -model.value,
