@@ -187,14 +187,15 @@ def _trim(room: Room, used: IntArray, unit_price: IntArray, excess_micro: int) -
 def _lp_binding(
     room: Room, candidates: Candidates, solution: LpSolution
 ) -> dict[tuple[int, int], frozenset[Binding]]:
-    """Per (request, pool): ROUNDING where a part of a job-hour of the LP's was lost, FLOOR
-    where its firm's floor was tight."""
+    """Per (request, pool) with job-hours placed: ROUNDING where a part of a job-hour of the
+    LP's was lost, FLOOR where its firm's floor was tight."""
     placed = np.asarray(room.units, np.int64) * candidates.devices
     lost = solution.device_hours > placed + ROUNDING_TOLERANCE
+    pools = len(candidates.pools)
+    key = candidates.bid * pools + candidates.pool
+    allocated = np.unique(key[placed > 0])
     extra: dict[tuple[int, int], set[Binding]] = {}
     for flag, kind in ((lost, Binding.ROUNDING), (solution.floor_bound, Binding.FLOOR)):
-        for bid, pool in zip(
-            candidates.bid[flag].tolist(), candidates.pool[flag].tolist(), strict=True
-        ):
-            extra.setdefault((bid, pool), set()).add(kind)
-    return {key: frozenset(kinds) for key, kinds in extra.items()}
+        for pair in np.intersect1d(key[flag], allocated).tolist():
+            extra.setdefault(divmod(pair, pools), set()).add(kind)
+    return {pair: frozenset(kinds) for pair, kinds in extra.items()}

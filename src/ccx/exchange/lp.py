@@ -104,10 +104,8 @@ class _Block:
 
     def dual(self, row_dual: FloatArray) -> FloatArray:
         """Per candidate: its row's dual times its coefficient (0 where no row)."""
-        group_dual = _at_rows(row_dual, self.row)
-        counted = self.group >= 0
-        out = np.zeros(len(self.group))
-        out[counted] = group_dual[self.group[counted]] * self.coefficient[counted]
+        group_dual = np.append(_at_rows(row_dual, self.row), 0.0)  # group -1 picks the 0
+        out: FloatArray = group_dual[self.group] * self.coefficient
         return out
 
 
@@ -268,9 +266,11 @@ class _Model:
         """Candidates outside the working set with a positive reduced cost, best first up to
         the round's limit, in candidate order."""
         row_dual = self._row_dual()
-        reduced = self.value - sum(
-            (b.dual(row_dual) for b in self.blocks), np.zeros(len(self.value))
-        )
+        priced = np.zeros(len(self.value))
+        for block in self.blocks:
+            if (block.row >= 0).any():
+                priced += block.dual(row_dual)
+        reduced = self.value - priced
         reduced[self.column >= 0] = -np.inf
         positive = np.flatnonzero(reduced > REDUCED_COST_TOLERANCE)
         bid = self.candidates.bid[positive]

@@ -18,7 +18,6 @@ from ccx.exchange.candidates import Candidates, IntArray
 from ccx.exchange.problem import (
     MILLI,
     Alternative,
-    Bid,
     Binding,
     Explanation,
     Plan,
@@ -64,110 +63,169 @@ class Outcome:
 def build_plan(candidates: Candidates, room: Room, outcome: Outcome) -> Plan:
     """The plan of the job-hours placed in `room`, priced by `outcome.pricing`."""
     device_hours = np.asarray(room.units, np.int64) * candidates.devices
-    used = np.flatnonzero(device_hours > 0)
-    amounts = outcome.pricing.price_micro[candidates.cell[used]] * device_hours[used]
-    bid_amount = np.zeros(len(candidates.bids), np.int64)
-    np.add.at(bid_amount, candidates.bid[used], amounts)
-    builder = _AllocationBuilder(candidates, room, outcome, device_hours, bid_amount)
-    allocations = tuple(builder.allocation(run) for run in _runs(candidates, used))
-    placed = {a.request_id for a in allocations}
+    runs = _Runs.of(candidates, device_hours, outcome.pricing)
+    explained = _Explainer(candidates, room, outcome, runs)
+    allocations = tuple(explained.allocation(r) for r in range(runs.count))
     weighted = sum(
-        a.work_milli * candidates.bids[builder.bid_index[a.request_id]].score_milli // MILLI
-        for a in allocations
+        a.work_milli * candidates.bids[b].score_milli // MILLI
+        for a, b in zip(allocations, runs.bid.tolist(), strict=True)
     )
     return Plan(
         policy=outcome.policy,
         allocations=allocations,
         prices=_pool_prices(candidates, outcome.pricing, device_hours),
-        unplaced=_unplaced(candidates, room, outcome, placed),
+        unplaced=_unplaced(candidates, room, outcome, runs.bid),
         work_milli=sum(a.work_milli for a in allocations),
         weighted_work_milli=weighted,
         solve_s=outcome.solve_s,
     )
 
 
-def _runs(candidates: Candidates, used: IntArray) -> list[IntArray]:
-    """The used candidates split into one run per (request, pool)."""
-    key = candidates.bid[used] * len(candidates.pools) + candidates.pool[used]
-    breaks = np.flatnonzero(np.diff(key)) + 1
-    return [run for run in np.split(used, breaks) if len(run)]
+@dataclass(frozen=True, slots=True)
+class _Runs:
+    """The used candidates (`used`, device-hours > 0) in runs of one (request, pool): one
+    allocation each. Per run: `start` and `end` into `used`, its request and pool, device-hours
+    and amount; per request, its total amount."""
+
+    used: IntArray
+    device_hours: IntArray  # per used candidate
+    start: IntArray
+    end: IntArray
+    bid: IntArray
+    pool: IntArray
+    run_device_hours: IntArray
+    amount_micro: IntArray
+    bid_amount_micro: IntArray  # per request
+
+    @property
+    def count(self) -> int:
+        return len(self.start)
+
+    @classmethod
+    def of(cls, candidates: Candidates, device_hours: IntArray, pricing: Pricing) -> _Runs:
+        used = np.flatnonzero(device_hours > 0)
+        key = candidates.bid[used] * len(candidates.pools) + candidates.pool[used]
+        start = np.flatnonzero(np.diff(key, prepend=-1))
+        end = np.append(start[1:], len(used)).astype(np.int64)
+        used_hours = device_hours[used]
+        amounts = pricing.price_micro[candidates.cell[used]] * used_hours
+        first = used[start]
+        bid = candidates.bid[first]
+        run_amount = np.add.reduceat(amounts, start) if len(used) else amounts
+        bid_amount = np.zeros(len(candidates.bids), np.int64)
+        np.add.at(bid_amount, bid, run_amount)
+        return cls(
+            used=used,
+            device_hours=used_hours,
+            start=start,
+            end=end,
+            bid=bid,
+            pool=candidates.pool[first],
+            run_device_hours=np.add.reduceat(used_hours, start) if len(used) else used_hours,
+            amount_micro=run_amount,
+            bid_amount_micro=bid_amount,
+        )
 
 
-class _AllocationBuilder:
-    def __init__(
-        self,
-        candidates: Candidates,
-        room: Room,
-        outcome: Outcome,
-        device_hours: IntArray,
-        bid_amount: IntArray,
-    ) -> None:
+_BINDINGS = tuple(Binding)
+_BIT = {kind: 1 << n for n, kind in enumerate(_BINDINGS)}
+
+
+class _Explainer:
+    """Builds each run's allocation: slot uses, price, amount, work and explanation."""
+
+    def __init__(self, candidates: Candidates, room: Room, outcome: Outcome, runs: _Runs) -> None:
+        c = candidates
         self.candidates = candidates
-        self.room = room
-        self.outcome = outcome
-        self.device_hours = device_hours
-        self.bid_amount = bid_amount
-        self.bid_index = {b.request_id: i for i, b in enumerate(candidates.bids)}
-        self.first_candidate = np.searchsorted(
-            candidates.bid, np.arange(len(candidates.bids) + 1)
-        ).tolist()
+        self.runs = runs
+        used = runs.used
+        self.slot_uses = [
+            SlotUse(slot, hours)
+            for slot, hours in zip(c.slot[used].tolist(), runs.device_hours.tolist(), strict=True)
+        ]
+        self.start = runs.start.tolist()
+        self.end = runs.end.tolist()
+        self.first = used[runs.start].tolist()
+        self.last = used[runs.end - 1].tolist()
+        self.binding_code = self._binding_codes(room, outcome).tolist()
+        self.alternatives = self._alternatives(np.unique(runs.bid))
+        self.slot_of = c.slot.tolist()
+        self.throughput = c.throughput_milli.tolist()
+        self.run_device_hours = runs.run_device_hours.tolist()
+        self.amount = runs.amount_micro.tolist()
+        self.bid = runs.bid.tolist()
+        self.pool = runs.pool.tolist()
+        self.decoded: dict[int, tuple[Binding, ...]] = {}
 
-    def allocation(self, run: IntArray) -> PlannedAllocation:
+    def _binding_codes(self, room: Room, outcome: Outcome) -> IntArray:
+        """Per run: the constraints tight for it, one bit per `Binding` in enum order."""
+        runs = self.runs
+        used = runs.used
+        code = np.where(np.asarray(room.units_left, np.int64)[used] == 0, _BIT[Binding.WINDOW], 0)
+        for limit, mask in zip(room.limits, room.tight_masks(), strict=True):
+            code |= np.where(mask[used], _BIT[limit.kind], 0)
+        run_code = np.bitwise_or.reduceat(code, runs.start) if len(used) else code
+        budget = np.fromiter(
+            (b.budget_micro for b in self.candidates.bids), np.int64, len(self.candidates.bids)
+        )[runs.bid]
+        spent = runs.bid_amount_micro[runs.bid] * MILLI >= budget * BUDGET_USED_PERMILLE
+        run_code |= np.where(spent, _BIT[Binding.BUDGET], 0)
+        for r, (bid, pool) in enumerate(zip(runs.bid.tolist(), runs.pool.tolist(), strict=True)):
+            for kind in outcome.extra_binding.get((bid, pool), ()):
+                run_code[r] |= _BIT[kind]
+        codes: IntArray = run_code
+        return codes
+
+    def _alternatives(self, bids: IntArray) -> dict[int, tuple[Alternative, ...]]:
+        """Per request in `bids`: every pool it could use, best work per credit first."""
         c = self.candidates
-        first, last = int(run[0]), int(run[-1])
-        bid = c.bids[int(c.bid[first])]
-        pool = c.pools[int(c.pool[first])]
-        slot_uses = tuple(SlotUse(int(c.slot[i]), int(self.device_hours[i])) for i in run)
-        device_hours = sum(s.device_hours for s in slot_uses)
-        prices = self.outcome.pricing.price_micro[c.cell[run]]
-        amount = int((prices * self.device_hours[run]).sum())
+        lo = np.searchsorted(c.bid, bids, "left")
+        hi = np.searchsorted(c.bid, bids, "right")
+        found = {}
+        for bid, a, b in zip(bids.tolist(), lo.tolist(), hi.tolist(), strict=True):
+            pools, first = np.unique(c.pool[a:b], return_index=True)
+            options = [
+                _alternative(c, p, t)
+                for p, t in zip(pools.tolist(), c.throughput_milli[a + first].tolist(), strict=True)
+            ]
+            found[bid] = tuple(sorted(options, key=lambda o: (-o.work_milli_per_credit, o.pool_id)))
+        return found
+
+    def allocation(self, r: int) -> PlannedAllocation:
+        c = self.candidates
+        first, last = self.first[r], self.last[r]
+        bid = c.bids[self.bid[r]]
+        pool = c.pools[self.pool[r]]
+        device_hours = self.run_device_hours[r]
+        amount = self.amount[r]
         return PlannedAllocation(
             request_id=bid.request_id,
             pool_id=pool.pool_id,
             devices=bid.devices_per_job,
             device_hours=device_hours,
-            slots=slot_uses,
-            start_ns=max(c.slots.slot_start_ns(int(c.slot[first])), bid.earliest_start_ns),
-            end_ns=min(c.slots.slot_start_ns(int(c.slot[last]) + 1), bid.deadline_ns),
+            slots=tuple(self.slot_uses[self.start[r] : self.end[r]]),
+            start_ns=max(c.slots.slot_start_ns(self.slot_of[first]), bid.earliest_start_ns),
+            end_ns=min(c.slots.slot_start_ns(self.slot_of[last] + 1), bid.deadline_ns),
             rate_micro=pool.rate_micro,
             price_micro=amount // device_hours,
             amount_micro=amount,
-            work_milli=device_hours * int(c.throughput_milli[first]),
-            explanation=self.explanation(run, bid),
+            work_milli=device_hours * self.throughput[first],
+            explanation=self.explanation(r, pool.pool_id),
         )
 
-    def explanation(self, run: IntArray, bid: Bid) -> Explanation:
-        c = self.candidates
-        bid_index = int(c.bid[run[0]])
-        alternatives = self.alternatives(bid_index)
-        pool_id = c.pools[int(c.pool[run[0]])].pool_id
+    def explanation(self, r: int, pool_id: int) -> Explanation:
+        alternatives = self.alternatives[self.bid[r]]
         rank = next(i for i, a in enumerate(alternatives) if a.pool_id == pool_id)
+        code = self.binding_code[r]
+        binding = self.decoded.get(code)
+        if binding is None:
+            binding = tuple(kind for kind in _BINDINGS if code & _BIT[kind])
+            self.decoded[code] = binding
         return Explanation(
             summary=_summary(alternatives[rank], rank, len(alternatives)),
             alternatives=alternatives,
-            binding=self.binding(run, bid, bid_index, int(c.pool[run[0]])),
+            binding=binding,
         )
-
-    def alternatives(self, bid_index: int) -> tuple[Alternative, ...]:
-        """Every pool the request could use, best work per credit first."""
-        c = self.candidates
-        lo, hi = self.first_candidate[bid_index], self.first_candidate[bid_index + 1]
-        pools, first = np.unique(c.pool[lo:hi], return_index=True)
-        found = [
-            _alternative(c, int(p), int(c.throughput_milli[lo + i]))
-            for p, i in zip(pools, first, strict=True)
-        ]
-        return tuple(sorted(found, key=lambda a: (-a.work_milli_per_credit, a.pool_id)))
-
-    def binding(
-        self, run: IntArray, bid: Bid, bid_index: int, pool_index: int
-    ) -> tuple[Binding, ...]:
-        found = set(self.outcome.extra_binding.get((bid_index, pool_index), ()))
-        for i in run.tolist():
-            found.update(self.room.tight(i))
-        if self.bid_amount[bid_index] * MILLI >= bid.budget_micro * BUDGET_USED_PERMILLE:
-            found.add(Binding.BUDGET)
-        return tuple(b for b in Binding if b in found)
 
 
 def _alternative(candidates: Candidates, pool_index: int, throughput_milli: int) -> Alternative:
@@ -214,19 +272,28 @@ def _pool_prices(
 
 
 def _unplaced(
-    candidates: Candidates, room: Room, outcome: Outcome, placed: set[int]
+    candidates: Candidates, room: Room, outcome: Outcome, placed_bids: IntArray
 ) -> tuple[Unplaced, ...]:
-    stopped_by = [
-        (limit.reason, set(np.unique(candidates.bid[mask]).tolist()))
-        for limit, mask in zip(room.limits, room.tight_masks(), strict=True)
-    ]
+    """Every request without an allocation, with every reason that applies."""
+    count = len(candidates.bids)
+    stopped = np.zeros(count, np.int64)  # per request: bit n for the limit n that stopped it
+    for n, mask in enumerate(room.tight_masks()):
+        stopped[np.unique(candidates.bid[mask])] |= 1 << n
+    placed = np.zeros(count, bool)
+    placed[placed_bids] = True
+    limit_reasons: dict[int, tuple[str, ...]] = {}
     unplaced = []
-    for index, bid in enumerate(candidates.bids):
-        if bid.request_id in placed:
-            continue
-        reasons = candidates.unreachable.get(index) or (
-            *outcome.extra_reasons.get(index, ()),
-            *sorted({reason for reason, bids in stopped_by if index in bids}),
+    for index, code in zip(
+        np.flatnonzero(~placed).tolist(), stopped[~placed].tolist(), strict=True
+    ):
+        reasons = candidates.unreachable.get(index)
+        if reasons is None:
+            if code not in limit_reasons:
+                limit_reasons[code] = tuple(
+                    sorted({limit.reason for n, limit in enumerate(room.limits) if code >> n & 1})
+                )
+            reasons = (*outcome.extra_reasons.get(index, ()), *limit_reasons[code])
+        unplaced.append(
+            Unplaced(candidates.bids[index].request_id, reasons or (outcome.fallback_reason,))
         )
-        unplaced.append(Unplaced(bid.request_id, reasons or (outcome.fallback_reason,)))
     return tuple(unplaced)
