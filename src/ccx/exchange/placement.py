@@ -106,7 +106,7 @@ class _Runs:
         used = np.flatnonzero(device_hours > 0)
         key = candidates.bid[used] * len(candidates.pools) + candidates.pool[used]
         start = np.flatnonzero(np.diff(key, prepend=-1))
-        end = np.append(start[1:], len(used)).astype(np.int64)
+        end = np.append(start[1:], len(used)) if len(used) else start
         used_hours = device_hours[used]
         amounts = pricing.price_micro[candidates.cell[used]] * used_hours
         first = used[start]
