@@ -105,17 +105,32 @@ def _pool_errors(pool: PoolSupply, slot_count: int) -> list[str]:
     return errors
 
 
+_BID_CHECKS = (
+    "devices_per_job must be positive",
+    "negative work",
+    "negative budget",
+    f"score must be 0..{MILLI}",
+    "negative throughput",
+    "deadline before earliest start",
+)
+
+
 def _bid_errors(bid: Bid) -> list[str]:
-    name = f"request {bid.request_id}"
-    checks = {
-        "devices_per_job must be positive": bid.devices_per_job < 1,
-        "negative work": bid.work_device_hours < 0,
-        "negative budget": bid.budget_micro < 0,
-        f"score must be 0..{MILLI}": not 0 <= bid.score_milli <= MILLI,
-        "negative throughput": any(o.throughput_milli < 0 for o in bid.options),
-        "deadline before earliest start": bid.deadline_ns < bid.earliest_start_ns,
-    }
-    return [f"{name}: {text}" for text, failed in checks.items() if failed]
+    failed = (
+        bid.devices_per_job < 1,
+        bid.work_device_hours < 0,
+        bid.budget_micro < 0,
+        not 0 <= bid.score_milli <= MILLI,
+        any(o.throughput_milli < 0 for o in bid.options),
+        bid.deadline_ns < bid.earliest_start_ns,
+    )
+    if not any(failed):
+        return []
+    return [
+        f"request {bid.request_id}: {text}"
+        for text, fails in zip(_BID_CHECKS, failed, strict=True)
+        if fails
+    ]
 
 
 def build_candidates(problem: ClearingProblem) -> Candidates:
@@ -191,27 +206,25 @@ def _pairs(
 ) -> tuple[IntArray, IntArray, IntArray]:
     """(bid, pool, throughput) for every pool of an accelerator a bid accepts with a positive
     throughput (the best one where an accelerator is listed twice), by bid then pool."""
-    pools_by_accelerator: dict[str, list[int]] = {}
-    for index, pool in enumerate(pools):
-        pools_by_accelerator.setdefault(pool.accelerator, []).append(index)
-    pair_bid: list[int] = []
-    pair_pool: list[int] = []
-    pair_throughput: list[int] = []
-    for index, bid in enumerate(bids):
-        best: dict[int, int] = {}
-        for option in bid.options:
-            for pool_index in pools_by_accelerator.get(option.accelerator, ()):
-                best[pool_index] = max(best.get(pool_index, 0), option.throughput_milli)
-        for pool_index in sorted(best):
-            if best[pool_index] > 0:
-                pair_bid.append(index)
-                pair_pool.append(pool_index)
-                pair_throughput.append(best[pool_index])
-    return (
-        np.array(pair_bid, np.int64),
-        np.array(pair_pool, np.int64),
-        np.array(pair_throughput, np.int64),
+    accelerators = {name: n for n, name in enumerate(sorted({p.accelerator for p in pools}))}
+    options = [o for b in bids for o in b.options]
+    option_bid = np.repeat(
+        np.arange(len(bids), dtype=np.int64),
+        np.fromiter((len(b.options) for b in bids), np.int64, len(bids)),
     )
+    option_type = np.fromiter(
+        (accelerators.get(o.accelerator, -1) for o in options), np.int64, len(options)
+    )
+    option_throughput = np.fromiter((o.throughput_milli for o in options), np.int64, len(options))
+    pool_type = np.array([accelerators[p.accelerator] for p in pools], np.int64)
+    matches = [np.flatnonzero(option_type == t) for t in pool_type.tolist()]
+    option = np.concatenate([np.zeros(0, np.int64), *matches])
+    pool = np.repeat(np.arange(len(pools), dtype=np.int64), [len(m) for m in matches])
+    key = option_bid[option] * len(pools) + pool
+    order = np.lexsort((-option_throughput[option], key))
+    best = order[np.diff(key[order], prepend=-1) != 0]  # the first of each (bid, pool)
+    best = best[option_throughput[option[best]] > 0]
+    return option_bid[option[best]], pool[best], option_throughput[option[best]]
 
 
 def _overlap_hours(slots: Slots, start_ns: IntArray, end_ns: IntArray, slot: IntArray) -> IntArray:

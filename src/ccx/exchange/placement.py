@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from ccx.exchange.candidates import Candidates, IntArray
 from ccx.exchange.problem import (
@@ -29,6 +30,7 @@ from ccx.exchange.problem import (
 from ccx.exchange.room import Room
 
 MICRO = 1_000_000
+Tight = list[npt.NDArray[np.bool_]]  # per limit, per candidate: no room for one more job-hour
 BUDGET_USED_PERMILLE = 999  # a request that spent 99.9 % of its budget was stopped by it
 
 
@@ -64,7 +66,8 @@ def build_plan(candidates: Candidates, room: Room, outcome: Outcome) -> Plan:
     """The plan of the job-hours placed in `room`, priced by `outcome.pricing`."""
     device_hours = np.asarray(room.units, np.int64) * candidates.devices
     runs = _Runs.of(candidates, device_hours, outcome.pricing)
-    explained = _Explainer(candidates, room, outcome, runs)
+    tight = room.tight_masks()
+    explained = _Explainer(candidates, room, outcome, runs, tight)
     allocations = tuple(explained.allocation(r) for r in range(runs.count))
     weighted = sum(
         a.work_milli * candidates.bids[b].score_milli // MILLI
@@ -74,7 +77,7 @@ def build_plan(candidates: Candidates, room: Room, outcome: Outcome) -> Plan:
         policy=outcome.policy,
         allocations=allocations,
         prices=_pool_prices(candidates, outcome.pricing, device_hours),
-        unplaced=_unplaced(candidates, room, outcome, runs.bid),
+        unplaced=_unplaced(candidates, room, outcome, runs.bid, tight),
         work_milli=sum(a.work_milli for a in allocations),
         weighted_work_milli=weighted,
         solve_s=outcome.solve_s,
@@ -134,7 +137,9 @@ _BIT = {kind: 1 << n for n, kind in enumerate(_BINDINGS)}
 class _Explainer:
     """Builds each run's allocation: slot uses, price, amount, work and explanation."""
 
-    def __init__(self, candidates: Candidates, room: Room, outcome: Outcome, runs: _Runs) -> None:
+    def __init__(
+        self, candidates: Candidates, room: Room, outcome: Outcome, runs: _Runs, tight: Tight
+    ) -> None:
         c = candidates
         self.candidates = candidates
         self.runs = runs
@@ -147,7 +152,7 @@ class _Explainer:
         self.end = runs.end.tolist()
         self.first = used[runs.start].tolist()
         self.last = used[runs.end - 1].tolist()
-        self.binding_code = self._binding_codes(room, outcome).tolist()
+        self.binding_code = self._binding_codes(room, outcome, tight).tolist()
         self.alternatives = self._alternatives(np.unique(runs.bid))
         self.slot_of = c.slot.tolist()
         self.throughput = c.throughput_milli.tolist()
@@ -157,12 +162,12 @@ class _Explainer:
         self.pool = runs.pool.tolist()
         self.decoded: dict[int, tuple[Binding, ...]] = {}
 
-    def _binding_codes(self, room: Room, outcome: Outcome) -> IntArray:
+    def _binding_codes(self, room: Room, outcome: Outcome, tight: Tight) -> IntArray:
         """Per run: the constraints tight for it, one bit per `Binding` in enum order."""
         runs = self.runs
         used = runs.used
         code = np.where(np.asarray(room.units_left, np.int64)[used] == 0, _BIT[Binding.WINDOW], 0)
-        for limit, mask in zip(room.limits, room.tight_masks(), strict=True):
+        for limit, mask in zip(room.limits, tight, strict=True):
             code |= np.where(mask[used], _BIT[limit.kind], 0)
         run_code = np.bitwise_or.reduceat(code, runs.start) if len(used) else code
         budget = np.fromiter(
@@ -177,18 +182,23 @@ class _Explainer:
         return codes
 
     def _alternatives(self, bids: IntArray) -> dict[int, tuple[Alternative, ...]]:
-        """Per request in `bids`: every pool it could use, best work per credit first."""
+        """Per request in `bids` (sorted): every pool it could use, best work per credit
+        first."""
         c = self.candidates
-        lo = np.searchsorted(c.bid, bids, "left")
-        hi = np.searchsorted(c.bid, bids, "right")
+        pair = np.flatnonzero(np.diff(c.bid * len(c.pools) + c.pool, prepend=-1))
+        pair = pair[np.isin(c.bid[pair], bids)]
+        pair_bid = c.bid[pair]
+        ends = np.searchsorted(pair_bid, bids, "right").tolist()
+        options = [
+            _alternative(c, p, t)
+            for p, t in zip(c.pool[pair].tolist(), c.throughput_milli[pair].tolist(), strict=True)
+        ]
         found = {}
-        for bid, a, b in zip(bids.tolist(), lo.tolist(), hi.tolist(), strict=True):
-            pools, first = np.unique(c.pool[a:b], return_index=True)
-            options = [
-                _alternative(c, p, t)
-                for p, t in zip(pools.tolist(), c.throughput_milli[a + first].tolist(), strict=True)
-            ]
-            found[bid] = tuple(sorted(options, key=lambda o: (-o.work_milli_per_credit, o.pool_id)))
+        start = 0
+        for bid, end in zip(bids.tolist(), ends, strict=True):
+            ranked = sorted(options[start:end], key=lambda o: (-o.work_milli_per_credit, o.pool_id))
+            found[bid] = tuple(ranked)
+            start = end
         return found
 
     def allocation(self, r: int) -> PlannedAllocation:
@@ -272,12 +282,12 @@ def _pool_prices(
 
 
 def _unplaced(
-    candidates: Candidates, room: Room, outcome: Outcome, placed_bids: IntArray
+    candidates: Candidates, room: Room, outcome: Outcome, placed_bids: IntArray, tight: Tight
 ) -> tuple[Unplaced, ...]:
     """Every request without an allocation, with every reason that applies."""
     count = len(candidates.bids)
     stopped = np.zeros(count, np.int64)  # per request: bit n for the limit n that stopped it
-    for n, mask in enumerate(room.tight_masks()):
+    for n, mask in enumerate(tight):
         stopped[np.unique(candidates.bid[mask])] |= 1 << n
     placed = np.zeros(count, bool)
     placed[placed_bids] = True
