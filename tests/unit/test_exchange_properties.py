@@ -1,5 +1,6 @@
 """Properties every clearing policy keeps on random small problems: capacity, work, budget,
-window and whole job-hours; amounts that add up; caps (the LP); the same plan twice."""
+window and whole job-hours; amounts that add up; caps (the LP); the same plan twice; the
+LP solved by sifting with lazy rows reaches the whole LP's optimum."""
 
 from __future__ import annotations
 
@@ -7,11 +8,20 @@ import dataclasses
 from collections import defaultdict
 from collections.abc import Callable
 
+import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ccx.exchange.baselines import FirstComeFirstServed, StaticQuotas
-from ccx.exchange.clearing import EfficiencyLP
+from ccx.exchange.candidates import build_candidates
+from ccx.exchange.clearing import BETTER_USES, EfficiencyLP, cap_limits
+from ccx.exchange.lp import (
+    FLOOR_PENALTY_PER_WORK,
+    SolverOptions,
+    floor_work,
+    small_firm_of_candidates,
+    solve_lp,
+)
 from ccx.exchange.problem import (
     NS_PER_HOUR,
     Bid,
@@ -23,6 +33,7 @@ from ccx.exchange.problem import (
     PoolSupply,
     Slots,
 )
+from ccx.exchange.room import capacity_limit, request_limits
 
 ACCELERATORS = ("H100", "A100", "RNGD")
 SLOT_S = 4 * 3600
@@ -30,7 +41,7 @@ POLICIES: tuple[Policy, ...] = (EfficiencyLP(), FirstComeFirstServed(), StaticQu
 
 
 @st.composite
-def problems(draw: st.DrawFn) -> ClearingProblem:
+def problems(draw: st.DrawFn, max_bids: int = 6) -> ClearingProblem:
     slot_count = draw(st.integers(1, 3))
     pools = tuple(
         PoolSupply(
@@ -44,7 +55,7 @@ def problems(draw: st.DrawFn) -> ClearingProblem:
         )
         for i in range(1, draw(st.integers(1, 3)) + 1)
     )
-    bids = tuple(draw(bids_(i, slot_count)) for i in range(1, draw(st.integers(1, 6)) + 1))
+    bids = tuple(draw(bids_(i, slot_count)) for i in range(1, draw(st.integers(1, max_bids)) + 1))
     caps = Caps(
         firm_share_milli=draw(st.integers(100, 1000)),
         integrator_share_milli=draw(st.integers(100, 1000)),
@@ -149,3 +160,33 @@ def test_plans_are_deterministic(p: ClearingProblem) -> None:
         assert isinstance(first, Plan)
         assert isinstance(second, Plan)
         assert dataclasses.replace(first, solve_s=0.0) == dataclasses.replace(second, solve_s=0.0)
+
+
+def lp_objective(p: ClearingProblem, options: SolverOptions) -> float:
+    """The LP's objective at its solution: value of the device-hours less the floor penalty."""
+    candidates = build_candidates(p)
+    limits = [
+        capacity_limit(candidates, BETTER_USES),
+        *request_limits(candidates),
+        *cap_limits(candidates, p.caps),
+    ]
+    solution = solve_lp(candidates, limits, p.caps, options)
+    assert not isinstance(solution, str), solution
+    firm = small_firm_of_candidates(candidates)
+    floor = floor_work(candidates, p.caps, firm)
+    small = firm >= 0
+    floor_reached = np.bincount(
+        firm[small],
+        weights=(solution.device_hours * candidates.throughput_milli / 1000)[small],
+        minlength=len(floor),
+    )
+    unmet = np.maximum(floor - floor_reached, 0).sum()
+    return float(solution.value @ solution.device_hours - FLOOR_PENALTY_PER_WORK * unmet)
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems(max_bids=80))
+def test_sifting_with_lazy_rows_reaches_the_whole_lp_optimum(p: ClearingProblem) -> None:
+    sifted = lp_objective(p, SolverOptions())
+    whole = lp_objective(p, SolverOptions(sifting=False))
+    assert abs(sifted - whole) <= 1e-6 * max(1.0, abs(whole))
