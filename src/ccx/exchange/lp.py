@@ -14,10 +14,11 @@ Large rounds are mostly congested: most candidates end at zero, and most limits 
 tight. The LP is solved by sifting (column generation over a working set) with lazy rows: it
 starts from each pool-slot's most valuable candidates and each small firm's fastest ones, with
 only the capacity and floor rows; solves; makes the rows of the work, budget and cap limits
-the solution breaks; prices every other candidate with the duals and adds each request's best
-one with a positive reduced cost; and solves again from the last basis, until no row is broken
-and no candidate is left. Rows not made have dual 0 and are not tight, so the result is the
-optimum of the whole LP.
+the solution uses (a limit none of whose columns is positive cannot be broken); prices every
+other candidate with the duals and adds each request's best one with a positive reduced cost;
+and solves again from the last basis, until no row is made and no candidate is left. A limit
+without a row then has nothing placed against it and dual 0, so the result is the optimum of
+the whole LP.
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ START_COVER = 2  # the first working set covers this many times each pool-slot a
 ENTERING_MIN = 20_000  # each round adds at most max(this, working set) candidates, one a request
 ROUNDS_MAX = 100
 BIND_TOLERANCE = 1e-9  # relative: columns' bounds summing to a limit do not need its row
-VIOLATION_TOLERANCE = 1e-9  # relative: a lazy row is made once its limit is broken by more
-# Limits whose rows wait until the working set's solution breaks them: most never bind.
+USE_TOLERANCE = 1e-9  # relative: a lazy row is made once the solution uses its limit by more
+# Limits whose rows wait until the working set's solution uses them: most never bind.
 LAZY = frozenset(
     (Binding.WORK, Binding.BUDGET, Binding.FIRM_CAP, Binding.INTEGRATOR_CAP, Binding.GROUP_CAP)
 )
@@ -88,7 +89,7 @@ class _Block:
     bound: FloatArray  # per group, LP units
     binds: BoolArray  # per group: a row is needed
     is_floor: bool = False
-    lazy: bool = False  # rows made only once the working set's solution breaks them
+    lazy: bool = False  # rows made only once the working set's solution uses them
     row: IntArray = field(init=False)  # per group: row index, -1 until made
 
     def __post_init__(self) -> None:
@@ -122,7 +123,7 @@ def solve_lp(
             return status
         if not options.sifting:
             return model.solution(rounds)
-        made = model.add_violated_rows()
+        made = model.add_used_rows()
         entering = model.entering()
         if not made and not len(entering):
             return model.solution(rounds)
@@ -201,9 +202,9 @@ class _Model:
             block.coefficient[inside],
         )
 
-    def add_violated_rows(self) -> bool:
-        """Makes the rows of lazy limits that the working set's solution breaks; whether
-        there were any."""
+    def add_used_rows(self) -> bool:
+        """Makes the rows of lazy limits that the working set's solution uses; whether there
+        were any."""
         inside = np.flatnonzero(self.column >= 0)
         x = np.asarray(self.highs.getSolution().col_value, np.float64)[self.column[inside]]
         made = False
@@ -217,15 +218,15 @@ class _Model:
                 weights=(block.coefficient[inside] * x)[counted],
                 minlength=len(block.bound),
             )
-            broken = activity > block.bound + VIOLATION_TOLERANCE * np.maximum(block.bound, 1)
-            groups = np.flatnonzero(broken & block.binds & (block.row < 0))
+            used = activity > USE_TOLERANCE * np.maximum(block.bound, 1)
+            groups = np.flatnonzero(used & block.binds & (block.row < 0))
             self._make_rows(block, groups)
             made = made or bool(len(groups))
         return made
 
     def add_columns(self, columns: IntArray) -> None:
         """Adds candidates as columns (in CSC form), making the rows they need first (those
-        of lazy limits wait until they are broken)."""
+        of lazy limits wait until the solution uses them)."""
         for block in self.blocks:
             if block.lazy:
                 continue
