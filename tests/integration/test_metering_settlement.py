@@ -12,7 +12,7 @@ from ccx.center.simulated import SimulatedCenter
 from ccx.center.types import JobSpec, JobState, account_name
 from ccx.clock import SimulatedClock
 from ccx.db import Database
-from ccx.exchange import Allocation, AllocationStatus, rounds
+from ccx.exchange import Allocation, AllocationStatus, RequestOption, rounds
 from ccx.exchange import queries as exchange_queries
 from ccx.ledger import queries as ledger_queries
 from ccx.metering import queries as metering_queries
@@ -54,12 +54,14 @@ def sync(database: Database, clock: SimulatedClock, center: SimulatedCenter) -> 
         center.apply(metering.centre_plan(session, clock))
 
 
-def job(allocation: Allocation, *, run_s: int, devices: int = 1) -> JobSpec:
+def job(
+    allocation: Allocation, *, run_s: int, devices: int = 1, accelerator: str = "h100"
+) -> JobSpec:
     """A job that asks for its run time (the scheduler checks time limit x billing against
     what the account has left)."""
     return JobSpec(
         account=account_name(allocation.id),
-        accelerator="h100",
+        accelerator=accelerator,
         devices=devices,
         time_limit_min=run_s // 60 + 1,
         run_s=run_s,
@@ -114,29 +116,32 @@ def test_a_job_is_charged_at_once_when_its_allocation_runs_on_for_days(
         database,
         clock,
         setting.mandate.id,
-        work_device_hours=40,  # one device: 12 hours a slot, so four slots of 12 hours
-        max_credits_micro=45 * CREDIT,
-        deadline_ns=clock.now_ns() + 72 * HOUR_NS,
+        work_device_hours=55,  # one device: 12 hours a slot, so five slots of 12 hours
+        deadline_ns=clock.now_ns() + 96 * HOUR_NS,
+        options=(RequestOption("A100", 1000),),  # a quarter of a credit an hour
     )
     with database.write() as session:
         metering.add_centre_user(
             session, integrator_id=setting.integrator.id, username="alice", clock=clock
         )
-        params = parameters(clock, slot_s=12 * 3600, slots=4)
+        params = parameters(clock, slot_s=12 * 3600, slots=6)
         [allocation] = rounds.clear_round(session, params, clock).allocations
     clock.advance(ns=allocation.start_ns - clock.now_ns())
     center = SimulatedCenter(clock, {"h100": 4, "a100": 8})
     sync(database, clock, center)
-    center.submit(job(allocation, run_s=2 * 3600))
+    center.submit(job(allocation, run_s=2 * 3600, accelerator="a100"))
     clock.advance(ns=3 * HOUR_NS)
     sync(database, clock, center)
     sync(database, clock, center)
     with database.read() as session:
         charged = exchange_queries.get_allocation(session, allocation.id)
     assert charged is not None
-    assert allocation.end_ns - allocation.start_ns > 24 * HOUR_NS
+    assert allocation.end_ns - allocation.start_ns > 48 * HOUR_NS
     assert (charged.status, charged.used_device_s) == (AllocationStatus.RUNNING, 2 * 3600)
-    assert (charged.posted_micro, charged.held_micro) == (2 * CREDIT, 38 * CREDIT)
+    assert (charged.posted_micro, charged.held_micro) == (
+        CREDIT // 2,
+        55 * CREDIT // 4 - CREDIT // 2,
+    )
     assert charged.spend_id != allocation.spend_id  # the rest is held again
 
 

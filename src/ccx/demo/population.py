@@ -318,15 +318,17 @@ _DEVICES_PER_JOB = {
     WorkloadKind.FINE_TUNING: ((1, 4), (2, 3), (4, 2)),
     WorkloadKind.INFERENCE: ((1, 3), (2, 1)),
 }
+JOB_DEVICES_MAX = 64
+JOB_HOURS_TARGET = 48
 _WORK_DEVICE_HOURS = {
-    WorkloadKind.TRAINING: (80, 1_500),
-    WorkloadKind.FINE_TUNING: (16, 400),
-    WorkloadKind.INFERENCE: (24, 240),
+    WorkloadKind.TRAINING: (800, 8_000),
+    WorkloadKind.FINE_TUNING: (200, 2_400),
+    WorkloadKind.INFERENCE: (200, 1_500),
 }
 _REQUESTS_EVERY_DAYS = {
-    WorkloadKind.TRAINING: (5, 10),
-    WorkloadKind.FINE_TUNING: (3, 7),
-    WorkloadKind.INFERENCE: (1, 3),
+    WorkloadKind.TRAINING: (10, 20),
+    WorkloadKind.FINE_TUNING: (7, 14),
+    WorkloadKind.INFERENCE: (5, 10),
 }
 _WORK_SCALE_PERCENT = {
     Segment.MICRO: 50,
@@ -341,8 +343,8 @@ def _profile(rng: random.Random, segment: Segment) -> tuple[WorkloadProfile, int
     """A firm's workload and how many days apart it files requests."""
     kind = _weighted(rng, _KIND_WEIGHTS)
     model = rng.choice(SERVING if kind is WorkloadKind.INFERENCE else TRAINABLE)
-    devices = _weighted(rng, _DEVICES_PER_JOB[kind])
     work = _log_uniform(rng, *_WORK_DEVICE_HOURS[kind]) * _WORK_SCALE_PERCENT[segment] // 100
+    devices = _job_devices(_weighted(rng, _DEVICES_PER_JOB[kind]), work)
     profile = WorkloadProfile(
         kind=kind,
         workload_class=model.workload_class,
@@ -351,6 +353,13 @@ def _profile(rng: random.Random, segment: Segment) -> tuple[WorkloadProfile, int
         options=model.options(),
     )
     return profile, rng.randint(*_REQUESTS_EVERY_DAYS[kind])
+
+
+def _job_devices(devices: int, work_device_hours: int) -> int:
+    """At least enough devices (a power of two, at most 64) to do the work in about two days."""
+    while devices < JOB_DEVICES_MAX and devices * JOB_HOURS_TARGET < work_device_hours:
+        devices *= 2
+    return devices
 
 
 def _applies_after_s(rng: random.Random) -> int:

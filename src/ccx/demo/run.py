@@ -13,12 +13,12 @@ four six-hour steps. In each step:
    member SMEs put part of their lots into the pool (day 3); integrators file requests from
    their firms' workload profiles every few days;
 3. the worker beats: usage is imported and settled, idle allocations are reclaimed, a
-   clearing round runs once a day, the plan is applied to the centre, holds, lots and pools
+   clearing round runs every other day, the plan is applied to the centre, holds, lots and pools
    expire, the journal is sealed;
 4. integrators submit jobs for their new allocations (careless ones leave some idle: they are
    reclaimed), and when jobs finish report GPU utilisation and measured throughput.
 
-At the end of each day integrators redeem service fees on what was settled, and the auditor
+At the end of each week integrators redeem service fees on what was settled; each day the auditor
 decides the sampled applications (risk-flagged ones fail half the time: clawback).
 """
 
@@ -45,7 +45,7 @@ from ccx.demo.load import load_nation
 from ccx.demo.population import build_nation
 from ccx.demo.summary import Summary, gather_summary
 from ccx.demo.types import Loaded, Nation, NationSize, Standing
-from ccx.exchange import Allocation, AllocationStatus, NewRequest, RoundParameters
+from ccx.exchange import Allocation, AllocationStatus, NewRequest, Request, RoundParameters
 from ccx.exchange import queries as exchange_queries
 from ccx.exchange import service as exchange_service
 from ccx.metering import service as metering
@@ -63,6 +63,7 @@ DAYS_MAX = 365
 STEP_S = 6 * 3600
 STEPS_PER_DAY = 4
 DAY_S = 86_400
+ROUND_DAYS = 2  # a clearing round every other day, for the two days ahead
 SME_PROGRAMME = 1
 CONSORTIUM_PROGRAMME = 2
 CONSORTIUM_APPLY_DAY = 1
@@ -70,6 +71,7 @@ CONTRIBUTION_DAY = 3
 REQUEST_WINDOW_S = 3 * DAY_S
 PRICE_HEADROOM_MILLI = 1500  # requests offer up to the default price cap
 FEE_SHARE_MILLI = 100  # integrators charge a tenth of the compute they ran
+FEE_EVERY_DAYS = 7
 CARELESS_SHARE = 0.1  # integrators that leave some allocations idle
 IDLE_CHANCE = 0.4  # how often a careless integrator leaves an allocation idle
 WRONG_INTEGRATOR_CHANCE = 0.08  # a firm first approaches an integrator the rules refuse
@@ -121,6 +123,7 @@ class _Memory:
     last_settled_id: int = 0
     jobs: dict[str, _Job] = field(default_factory=dict)  # running, by job id
     decision_ms: list[float] = field(default_factory=list)
+    fees_owed: dict[int, int] = field(default_factory=dict)  # mandate -> fee not yet redeemed
 
 
 class Demo:
@@ -135,7 +138,10 @@ class Demo:
         self.loaded: Loaded = load_nation(database, self.nation, self.clock)
         self.center = SimulatedCenter(self.clock, _devices_by_type(self.nation))
         self.worker = Worker(
-            database, self.clock, self.center, RoundParameters(start_ns=0, slot_s=DAY_S, slots=1)
+            database,
+            self.clock,
+            self.center,
+            RoundParameters(start_ns=0, slot_s=ROUND_DAYS * DAY_S, slots=1),
         )
         self.plans = dict(zip(self.loaded.firm_ids, self.nation.firms, strict=True))
         self.logins = dict(zip(self.loaded.integrator_ids, self.loaded.centre_logins, strict=True))
@@ -149,7 +155,7 @@ class Demo:
         for day in range(self.options.days):
             for step in range(STEPS_PER_DAY):
                 self._step(day, step)
-            self._redeem_fees()
+            self._redeem_fees(day)
             self._decide_audits()
             if on_day is not None:
                 on_day(day)
@@ -314,13 +320,19 @@ class Demo:
 
     def _submit_jobs(self) -> None:
         while batch := self._new_allocations():
+            with self.database.read() as session:
+                requests = {
+                    a.request_id: exchange_queries.get_request(session, a.request_id) for a in batch
+                }
             for allocation in batch:
                 careless = allocation.integrator_id in self.careless
                 if careless and self.rng.random() < IDLE_CHANCE:
                     continue  # left idle: the worker reclaims it after the grace period
-                self._submit(allocation, careless)
+                request = requests[allocation.request_id]
+                assert request is not None
+                self._submit(allocation, request, careless)
 
-    def _submit(self, allocation: Allocation, careless: bool) -> None:
+    def _submit(self, allocation: Allocation, request: Request, careless: bool) -> None:
         hours = allocation.device_hours // allocation.devices
         used = self.rng.uniform(0.6, 0.9) if careless else self.rng.uniform(0.85, 1.0)
         job_id = self.center.submit(
@@ -333,9 +345,6 @@ class Demo:
                 user=self.logins[allocation.integrator_id],
             )
         )
-        with self.database.read() as session:
-            request = exchange_queries.get_request(session, allocation.request_id)
-        assert request is not None
         declared = {o.accelerator: o.throughput_milli for o in request.options}
         self.memory.jobs[job_id] = _Job(
             allocation_id=allocation.id,
@@ -382,7 +391,8 @@ class Demo:
 
     # --- end of day --------------------------------------------------------------------------
 
-    def _redeem_fees(self) -> None:
+    def _redeem_fees(self, day: int) -> None:
+        """Integrators redeem their fee on the compute settled under each mandate, weekly."""
         while True:
             with self.database.read() as session:
                 settled = exchange_queries.list_allocations(
@@ -392,20 +402,27 @@ class Demo:
                     status=AllocationStatus.SETTLED,
                 )
             if not settled:
-                return
+                break
             self.memory.last_settled_id = settled[-1].id
             for allocation in settled:
-                fee = allocation.posted_micro * FEE_SHARE_MILLI // MILLI
-                if fee > 0:
-                    self._write(
-                        partial(
-                            mandate_service.redeem_service_fee,
-                            mandate_id=allocation.mandate_id,
-                            amount_micro=fee,
-                            transfer_key=f"fee-{allocation.id}",
-                            clock=self.clock,
-                        )
+                owed = self.memory.fees_owed
+                owed[allocation.mandate_id] = owed.get(allocation.mandate_id, 0) + (
+                    allocation.posted_micro * FEE_SHARE_MILLI // MILLI
+                )
+        if day % FEE_EVERY_DAYS != FEE_EVERY_DAYS - 1:
+            return
+        for mandate_id, fee in sorted(self.memory.fees_owed.items()):
+            if fee > 0:
+                self._write(
+                    partial(
+                        mandate_service.redeem_service_fee,
+                        mandate_id=mandate_id,
+                        amount_micro=fee,
+                        transfer_key=f"fee-day-{day}",
+                        clock=self.clock,
                     )
+                )
+        self.memory.fees_owed.clear()
 
     def _decide_audits(self) -> None:
         with self.database.read() as session:

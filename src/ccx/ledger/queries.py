@@ -127,6 +127,18 @@ def get_pending_state(session: Session, transfer_id: int) -> PendingState | None
     return PendingState(row.transfer_id, PendingStatus(row.status), row.expires_at_ns)
 
 
+def pending_statuses(session: Session, transfer_ids: Sequence[int]) -> dict[int, PendingStatus]:
+    """Where each of these pending transfers stands (absent: not a pending transfer)."""
+    if not transfer_ids:
+        return {}
+    rows = session.execute(
+        sa.select(PendingTransferRow.transfer_id, PendingTransferRow.status).where(
+            PendingTransferRow.transfer_id.in_(transfer_ids)
+        )
+    )
+    return {transfer_id: PendingStatus(status) for transfer_id, status in rows}
+
+
 def list_transfers(
     session: Session,
     *,

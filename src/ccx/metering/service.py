@@ -40,7 +40,7 @@ from ccx.registry.types import OrgKind
 RECORDS_PER_IMPORT_MAX = 100_000
 SAMPLES_PER_IMPORT_MAX = 1_000_000
 SETTLE_BATCH_MAX = 10_000
-INTERIM_CHARGE_S = 86_400
+INTERIM_CHARGE_S = 2 * 86_400
 """A finished job is charged at once when its allocation runs on for longer than this;
 otherwise when the allocation closes."""
 MILLI = 1000
@@ -203,25 +203,36 @@ def import_utilisation(
         if len(samples) <= SAMPLES_PER_IMPORT_MAX
         else [f"at most {SAMPLES_PER_IMPORT_MAX:,} samples per import"]
     )
-    new = 0
-    for sample in samples:
-        if sample.job_id is None:
-            continue
-        key = (cluster, sample.job_id, sample.hostname, sample.gpu, observed_at_ns)
-        if session.get(UtilisationRow, key) is None:
-            session.add(
-                UtilisationRow(
-                    cluster=cluster,
-                    job_id=sample.job_id,
-                    hostname=sample.hostname,
-                    gpu=sample.gpu,
-                    observed_at_ns=observed_at_ns,
-                    utilisation_milli=sample.utilisation_milli,
-                )
+    keyed = {
+        (sample.job_id, sample.hostname, sample.gpu): sample
+        for sample in samples
+        if sample.job_id is not None
+    }
+    stored = {
+        tuple(row)
+        for row in session.execute(
+            sa.select(UtilisationRow.job_id, UtilisationRow.hostname, UtilisationRow.gpu).where(
+                UtilisationRow.cluster == cluster,
+                UtilisationRow.observed_at_ns == observed_at_ns,
+                UtilisationRow.job_id.in_(sorted({job for job, _, _ in keyed})),
             )
-            new += 1
+        )
+    }
+    new = [
+        UtilisationRow(
+            cluster=cluster,
+            job_id=job_id,
+            hostname=hostname,
+            gpu=gpu,
+            observed_at_ns=observed_at_ns,
+            utilisation_milli=sample.utilisation_milli,
+        )
+        for (job_id, hostname, gpu), sample in sorted(keyed.items())
+        if (job_id, hostname, gpu) not in stored
+    ]
+    session.add_all(new)
     session.flush()
-    return new
+    return len(new)
 
 
 # --- settlement ------------------------------------------------------------------------------
