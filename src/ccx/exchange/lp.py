@@ -152,6 +152,11 @@ class _Model:
             _limit_block(candidates, limit, self.upper, lazy=options.sifting and limit.kind in LAZY)
             for limit in limits
         ]
+        kinds = [limit.kind for limit in limits]
+        if Binding.WORK in kinds and Binding.BUDGET in kinds:
+            _drop_implied_rows(
+                self.blocks[kinds.index(Binding.WORK)], self.blocks[kinds.index(Binding.BUDGET)]
+            )
         self.floor = _floor_block(candidates, caps)
         self.blocks.append(self.floor)
         self.column = np.full(candidates.count, -1, np.int64)  # HiGHS column, -1 if out
@@ -359,6 +364,21 @@ def _limit_block(candidates: Candidates, limit: Limit, upper: FloatArray, *, laz
     )
 
 
+def _drop_implied_rows(work: _Block, budget: _Block) -> None:
+    """Per request (both blocks are grouped by request): where on every candidate its budget
+    runs out no sooner than its work (or the other way round), the tighter row implies the
+    other, which is never made (only the work row where they are the same)."""
+    counted = work.group >= 0
+    group = work.group[counted]
+    budget_share = (budget.coefficient * work.bound[work.group])[counted]
+    work_share = (work.coefficient * budget.bound[budget.group])[counted]
+    requests = len(work.bound)
+    budget_sooner = np.bincount(group, budget_share > work_share, requests) > 0
+    work_sooner = np.bincount(group, work_share > budget_share, requests) > 0
+    budget.binds &= budget_sooner
+    work.binds &= work_sooner | ~budget_sooner
+
+
 def _floor_block(candidates: Candidates, caps: Caps) -> _Block:
     """Per small firm with a positive floor: its small requests' work >= the floor."""
     firm = small_firm_of_candidates(candidates)
@@ -399,7 +419,7 @@ def _start(candidates: Candidates, model: _Model) -> IntArray:
 def _covering(group: IntArray, key: FloatArray, amount: FloatArray, cover: FloatArray) -> IntArray:
     """Per group, the items in `key` order until their `amount` reaches the group's `cover`
     (the item that reaches it included)."""
-    order = np.lexsort((np.arange(len(group)), key, group))
+    order = np.lexsort((key, group))  # stable: ties in item order
     ordered_group = group[order]
     cumulative = np.cumsum(amount[order])
     first = np.searchsorted(ordered_group, ordered_group, "left")
