@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ccx.exchange.baselines import EARLIER, QUOTA_USED, FirstComeFirstServed, StaticQuotas
-from ccx.exchange.problem import Binding, Option, Plan
+from ccx.exchange.clearing import EfficiencyLP
+from ccx.exchange.problem import Bid, Binding, ClearingProblem, Option, Plan, Policy, Slots
 from tests.unit.exchange_problems import CREDIT, bid, pool, problem
 
 
@@ -52,3 +55,17 @@ def test_quota_rounds_down_to_whole_jobs() -> None:
     plan = StaticQuotas().clear(problem(pools, bids))
     assert isinstance(plan, Plan)
     assert [(a.request_id, a.device_hours) for a in plan.allocations] == [(1, 12), (2, 1)]
+
+
+@pytest.mark.parametrize("policy", [EfficiencyLP(), FirstComeFirstServed(), StaticQuotas()])
+def test_a_centre_with_no_pools_places_nothing_and_says_why(policy: Policy) -> None:
+    hour_ns = 3_600_000_000_000
+    only = Bid(1, 10, 20, None, True, 0, 1, 10, 0, 24 * hour_ns, 20_000_000, 1000,
+               (Option("H100", 1000),))  # fmt: skip
+    for bids in ((), (only,)):
+        plan = policy.clear(ClearingProblem(slots=Slots(0, 86_400, 1), pools=(), bids=bids))
+        assert isinstance(plan, Plan)
+        assert plan.allocations == ()
+        assert [item.reasons for item in plan.unplaced] == [
+            ("no pool of an accepted type",) for _ in bids
+        ]

@@ -72,7 +72,7 @@ REQUEST_WINDOW_S = 3 * DAY_S
 PRICE_HEADROOM_MILLI = 1500  # requests offer up to the default price cap
 FEE_SHARE_MILLI = 100  # integrators charge a tenth of the compute they ran
 FEE_EVERY_DAYS = 7
-CARELESS_SHARE = 0.1  # integrators that leave some allocations idle
+CARELESS_SHARE = 0.1  # integrators that leave some allocations idle (at least one)
 IDLE_CHANCE = 0.4  # how often a careless integrator leaves an allocation idle
 WRONG_INTEGRATOR_CHANCE = 0.08  # a firm first approaches an integrator the rules refuse
 CONTRIBUTION_SHARE_MILLI = 200  # of a member's grant, put into its consortium's pool
@@ -117,8 +117,9 @@ class _Job:
 class _Memory:
     """What the simulated actors remember between steps."""
 
-    mandates: dict[int, int] = field(default_factory=dict)  # firm (or anchor) -> mandate
-    next_request_day: dict[int, int] = field(default_factory=dict)
+    # (mandate, firm whose workload it runs) -> the day of its next request; a consortium's
+    # mandate runs the workloads of its anchor and of its member SMEs
+    next_request_day: dict[tuple[int, int], int] = field(default_factory=dict)
     last_allocation_id: int = 0
     last_settled_id: int = 0
     jobs: dict[str, _Job] = field(default_factory=dict)  # running, by job id
@@ -212,7 +213,12 @@ class Demo:
         return self.loaded.integrator_ids[0]
 
     def _grant(
-        self, firm_id: int, integrator_id: int, cap_micro: int, consortium: int | None
+        self,
+        firm_id: int,
+        integrator_id: int,
+        cap_micro: int,
+        consortium: int | None,
+        members: tuple[int, ...] = (),
     ) -> bool:
         profile = self.plans[firm_id].profile
         new = NewMandate(
@@ -228,8 +234,8 @@ class Demo:
         mandate = self._write(lambda s: mandate_service.grant_mandate(s, new, self.clock))
         if mandate is None:
             return False
-        self.memory.mandates[firm_id] = mandate.id
-        self.memory.next_request_day.setdefault(firm_id, 0)
+        for workload_of in (firm_id, *members):
+            self.memory.next_request_day.setdefault((mandate.id, workload_of), 0)
         return True
 
     # --- consortia ---------------------------------------------------------------------------
@@ -239,13 +245,18 @@ class Demo:
         for plan, consortium_id in plans:
             anchor = self.loaded.org_ids_by_brn[plan.anchor_brn]
             if day == CONSORTIUM_APPLY_DAY:
-                self._consortium_grant(consortium_id, anchor, plan.integrator_brns)
+                members = tuple(self.loaded.org_ids_by_brn[brn] for brn in plan.sme_brns)
+                self._consortium_grant(consortium_id, anchor, plan.integrator_brns, members)
             if day == CONTRIBUTION_DAY:
                 for brn in plan.sme_brns:
                     self._contribute(consortium_id, self.loaded.org_ids_by_brn[brn])
 
     def _consortium_grant(
-        self, consortium_id: int, anchor: int, integrators: tuple[str, ...]
+        self,
+        consortium_id: int,
+        anchor: int,
+        integrators: tuple[str, ...],
+        members: tuple[int, ...],
     ) -> None:
         application = self._write(
             lambda s: consortia_service.apply_for_grant(
@@ -260,7 +271,7 @@ class Demo:
             return
         for brn in integrators:
             integrator = self.loaded.org_ids_by_brn[brn]
-            if self._grant(anchor, integrator, application.amount_micro, consortium_id):
+            if self._grant(anchor, integrator, application.amount_micro, consortium_id, members):
                 return
 
     def _contribute(self, consortium_id: int, firm_id: int) -> None:
@@ -276,10 +287,11 @@ class Demo:
     # --- requests and jobs -------------------------------------------------------------------
 
     def _file_requests(self, day: int) -> None:
-        for firm_id, mandate_id in self.memory.mandates.items():
-            if self.memory.next_request_day[firm_id] > day:
+        due = self.memory.next_request_day
+        for (mandate_id, firm_id), next_day in sorted(due.items()):
+            if next_day > day:
                 continue
-            self.memory.next_request_day[firm_id] = day + self.plans[firm_id].requests_every_days
+            due[mandate_id, firm_id] = day + self.plans[firm_id].requests_every_days
             self._write(partial(self._file, firm_id=firm_id, mandate_id=mandate_id, day=day))
 
     def _file(self, session: Session, *, firm_id: int, mandate_id: int, day: int) -> None:
@@ -297,7 +309,7 @@ class Demo:
             session,
             NewRequest(
                 mandate_id=mandate_id,
-                key=f"day-{day}",
+                key=f"day-{day}-firm-{firm_id}",
                 workload_class=profile.workload_class,
                 devices_per_job=profile.devices_per_job,
                 work_device_hours=profile.work_device_hours,

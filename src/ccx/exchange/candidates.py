@@ -50,6 +50,13 @@ class Candidates:
     def count(self) -> int:
         return len(self.bid)
 
+    @property
+    def pool_device_hours(self) -> IntArray:
+        """Each pool's device-hours over the whole round."""
+        by_cell = self.capacity_device_hours.reshape(len(self.pools), self.slots.count)
+        total: IntArray = by_cell.sum(axis=1)
+        return total
+
     def bid_column(self, values: Iterable[int]) -> IntArray:
         """A per-request value, one entry per candidate."""
         return np.fromiter(values, np.int64, len(self.bids))[self.bid]

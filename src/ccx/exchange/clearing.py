@@ -79,9 +79,7 @@ def cap_limits(candidates: Candidates, caps: Caps) -> list[Limit]:
         Binding.GROUP_CAP: (caps.group_share_milli, [b.group_id for b in bids]),
     }
     pools = len(candidates.pools)
-    if pools == 0:
-        return []
-    pool_device_hours = candidates.capacity_device_hours.reshape(pools, -1).sum(axis=1)
+    pool_device_hours = candidates.pool_device_hours
     limits = []
     for kind, (share_milli, owner_ids) in owners.items():
         if share_milli >= MILLI:

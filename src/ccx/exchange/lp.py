@@ -447,7 +447,7 @@ def floor_work(candidates: Candidates, caps: Caps, firm: IntArray) -> FloatArray
     best_milli = np.zeros(firms * pools, np.int64)
     key = firm[small] * pools + candidates.pool[small]
     np.maximum.at(best_milli, key, candidates.throughput_milli[small])
-    pool_device_hours = candidates.capacity_device_hours.reshape(pools, -1).sum(axis=1)
+    pool_device_hours = candidates.pool_device_hours
     firm_count = max(len({b.firm_id for b in candidates.bids}), 1)
     fair = best_milli.reshape(firms, pools) @ pool_device_hours / MILLI / firm_count
     bid_firm = np.full(len(candidates.bids), -1, np.int64)
