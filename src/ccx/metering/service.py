@@ -40,6 +40,7 @@ from ccx.registry.types import OrgKind
 RECORDS_PER_IMPORT_MAX = 100_000
 SAMPLES_PER_IMPORT_MAX = 1_000_000
 SETTLE_BATCH_MAX = 10_000
+KEYS_PER_READ = 500
 INTERIM_CHARGE_S = 2 * 86_400
 """A finished job is charged at once when its allocation runs on for longer than this;
 otherwise when the allocation closes."""
@@ -131,12 +132,15 @@ def import_usage(session: Session, records: Sequence[UsageRecord], clock: Clock)
         else [f"at most {RECORDS_PER_IMPORT_MAX:,} usage records per import"]
     )
     known = _known_allocations(session, records)
+    stored = _stored_usage(session, records)
     inserted = updated = unchanged = 0
     conflicts = []
     for record in records:
-        row = session.get(UsageRow, record.key)
+        row = stored.get(record.key)
         if row is None:
-            session.add(_usage_row(record, known, clock))
+            row = _usage_row(record, known, clock)
+            session.add(row)
+            stored[record.key] = row
             inserted += 1
         elif _same(row, record):
             unchanged += 1
@@ -147,6 +151,27 @@ def import_usage(session: Session, records: Sequence[UsageRecord], clock: Clock)
             updated += 1
     session.flush()
     return ImportReport(inserted, updated, unchanged, tuple(conflicts))
+
+
+def _stored_usage(
+    session: Session, records: Sequence[UsageRecord]
+) -> dict[tuple[str, str, str], UsageRow]:
+    """The stored records among these keys, read in batches by cluster and job."""
+    by_cluster: dict[str, set[str]] = {}
+    for record in records:
+        by_cluster.setdefault(record.cluster, set()).add(record.job_id)
+    stored: dict[tuple[str, str, str], UsageRow] = {}
+    for cluster, jobs in by_cluster.items():
+        ordered = sorted(jobs)
+        for start in range(0, len(ordered), KEYS_PER_READ):
+            rows = session.scalars(
+                sa.select(UsageRow).where(
+                    UsageRow.cluster == cluster,
+                    UsageRow.job_id.in_(ordered[start : start + KEYS_PER_READ]),
+                )
+            )
+            stored.update(((row.cluster, row.job_id, row.step), row) for row in rows)
+    return stored
 
 
 def _known_allocations(session: Session, records: Sequence[UsageRecord]) -> set[int]:
@@ -363,26 +388,35 @@ def _close_ended(session: Session, clock: Clock, limit: int) -> tuple[int, int, 
 def _utilisation(session: Session, allocation_id: int) -> int | None:
     """The allocation's measured utilisation: each job's mean sample, weighted by the job's
     device-seconds; None when no job of it was sampled."""
-    per_job = (
-        sa.select(
-            UtilisationRow.cluster,
-            UtilisationRow.job_id,
-            sa.func.avg(UtilisationRow.utilisation_milli).label("mean"),
-        )
-        .group_by(UtilisationRow.cluster, UtilisationRow.job_id)
-        .subquery()
-    )
-    rows = session.execute(
-        sa.select(UsageRow.devices, UsageRow.start_ns, UsageRow.end_ns, per_job.c.mean)
-        .join(
-            per_job,
-            sa.and_(per_job.c.cluster == UsageRow.cluster, per_job.c.job_id == UsageRow.job_id),
-        )
+    jobs = session.execute(
+        sa.select(UsageRow.cluster, UsageRow.job_id, UsageRow.devices)
+        .add_columns(UsageRow.start_ns, UsageRow.end_ns)
         .where(UsageRow.allocation_id == allocation_id, UsageRow.step == "")
     ).all()
+    if not jobs:
+        return None
+    means = {
+        (cluster, job_id): float(mean)
+        for cluster, job_id, mean in session.execute(
+            sa.select(
+                UtilisationRow.cluster,
+                UtilisationRow.job_id,
+                sa.func.avg(UtilisationRow.utilisation_milli),
+            )
+            .where(
+                UtilisationRow.cluster.in_(sorted({job.cluster for job in jobs})),
+                UtilisationRow.job_id.in_(sorted({job.job_id for job in jobs})),
+            )
+            .group_by(UtilisationRow.cluster, UtilisationRow.job_id)
+        )
+    }
     weights = [
-        (devices * ((end_ns or start_ns) - start_ns), float(mean))
-        for devices, start_ns, end_ns, mean in rows
+        (
+            job.devices * ((job.end_ns or job.start_ns) - job.start_ns),
+            means[job.cluster, job.job_id],
+        )
+        for job in jobs
+        if (job.cluster, job.job_id) in means
     ]
     total = sum(weight for weight, _ in weights)
     if total == 0:
