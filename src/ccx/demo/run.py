@@ -4,7 +4,7 @@ clock and the simulated centre.
 Every step is a call to the services the HTTP API and the CLI use; only the population
 (`population`), the actors' choices (which integrator a firm picks, when jobs are submitted,
 how well accelerators are used) and the centre (`SimulatedCenter`) are simulated. A day has
-four six-hour steps. In each step:
+two twelve-hour steps. In each step:
 
 1. firms whose time has come apply for grants (approve-first: decided at once; the wall time
    of each decision is measured); an approved firm gives a mandate to an integrator (now and
@@ -60,8 +60,8 @@ from ccx.worker import Worker
 T = TypeVar("T")
 
 DAYS_MAX = 365
-STEP_S = 6 * 3600
-STEPS_PER_DAY = 4
+STEP_S = 12 * 3600
+STEPS_PER_DAY = 2
 DAY_S = 86_400
 ROUND_DAYS = 2  # a clearing round every other day, for the two days ahead
 SME_PROGRAMME = 1
@@ -86,8 +86,8 @@ RISK_CODES = frozenset({ReasonCode.SHARED_ADDRESS, ReasonCode.SHARED_CONTACT})
 
 @dataclass(frozen=True, slots=True)
 class DemoOptions:
-    firms: int = 3000
-    devices: int = 15_000
+    firms: int = 500
+    devices: int = 3_000
     days: int = 30
     seed: int = 1
 
