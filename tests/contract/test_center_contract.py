@@ -9,15 +9,9 @@ so two tests applying plans at once would zero each other's accounts.
 
 from __future__ import annotations
 
-import fcntl
-import functools
-import os
-import subprocess
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -38,9 +32,8 @@ from ccx.center import (
 )
 from ccx.clock import NS_PER_S, Clock, SimulatedClock, SystemClock
 from ccx.ids import new_id
+from tests.contract.slurm import require_slurm, slurm_lock
 
-TESTBED_SLURM_CONF = Path("/tmp/ccx-slurm/etc/slurm.conf")
-LOCK_PATH = Path(tempfile.gettempdir()) / "ccx-slurm-contract.lock"
 WAIT_S_MAX = 60
 POLL_S = 0.5
 PING_TIMEOUT_S = 5
@@ -74,38 +67,6 @@ class Harness:
         return status.state, status.reason
 
 
-def _slurm_conf() -> str | None:
-    return os.environ.get("SLURM_CONF") or (
-        str(TESTBED_SLURM_CONF) if TESTBED_SLURM_CONF.exists() else None
-    )
-
-
-@functools.cache  # asked once per test process
-def _slurm_up(conf: str) -> bool:
-    try:
-        ping = subprocess.run(
-            ["scontrol", "ping"],
-            env={**os.environ, "SLURM_CONF": conf},
-            capture_output=True,
-            text=True,
-            timeout=PING_TIMEOUT_S,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return "UP" in ping.stdout
-
-
-def _require_slurm() -> str:
-    conf = _slurm_conf()
-    if conf is not None and _slurm_up(conf):
-        return conf
-    reason = f"no Slurm answers (SLURM_CONF={conf}): run scripts/slurm-testbed.sh up"
-    if os.environ.get("CCX_TEST_SLURM") == "1":
-        pytest.fail(f"CCX_TEST_SLURM=1 but {reason}")
-    pytest.skip(reason)
-
-
 @pytest.fixture(params=["simulated", pytest.param("slurm", marks=pytest.mark.slurm)])
 def harness(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     if request.param == "simulated":
@@ -113,9 +74,8 @@ def harness(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> 
         center = SimulatedCenter(clock, {"h100": 4, "a100": 4, "b200": 2})
         yield Harness(center, clock, clock.advance)
         return
-    monkeypatch.setenv("SLURM_CONF", _require_slurm())
-    with LOCK_PATH.open("a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    monkeypatch.setenv("SLURM_CONF", require_slurm())
+    with slurm_lock():
         yield Harness(SlurmCenter(SlurmRunner()), SystemClock(), time.sleep)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -211,6 +212,10 @@ class SlurmCenter:
         )
 
     def usage_since(self, since_ns: int) -> list[UsageRecord]:
+        """Job allocations from sacct; none for a time still to come on Slurm's own clock
+        (a caller on a simulated clock may be ahead of it)."""
+        if since_ns > time.time_ns():
+            return []
         since = dt.datetime.fromtimestamp(since_ns // NS_PER_S, tz=dt.UTC)
         text = self._runner.read(
             [

@@ -47,10 +47,11 @@ def list_usage(
 
 
 def usage_since_ns(session: Session, now_ns: int) -> int:
-    """Where the next pull of usage from the centre starts: the earliest start of a live
-    allocation (held or running: its jobs may still be unreported), or now."""
+    """Where the next pull of usage from the centre starts: when the oldest live allocation
+    (held or running: its jobs may still be unreported) was made (its account is open from
+    then, even before its window), or now."""
     earliest = session.scalar(
-        sa.select(sa.func.min(AllocationRow.start_ns)).where(
+        sa.select(sa.func.min(AllocationRow.created_at_ns)).where(
             AllocationRow.status.in_([AllocationStatus.HELD.value, AllocationStatus.RUNNING.value])
         )
     )

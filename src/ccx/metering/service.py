@@ -78,8 +78,14 @@ def add_centre_user(session: Session, *, integrator_id: int, username: str, cloc
 def centre_plan(session: Session, clock: Clock) -> CenterPlan:
     """What the centre should enforce now: one account per live allocation (held or
     running), open to its integrator's logins, limited to the allocation's device-hours in
-    billing-minutes; billing weights per type from the rates in force."""
-    rates = exchange_queries.rates_in_force(session, clock.now_ns())
+    billing-minutes; billing weights from the rates in force, for the types of the declared
+    pools (the centre's GRES types)."""
+    pooled = set(session.scalars(sa.select(PoolRow.accelerator).distinct()))
+    rates = {
+        code: rate
+        for code, rate in exchange_queries.rates_in_force(session, clock.now_ns()).items()
+        if code in pooled
+    }
     weights = {code: billing_weight_milli(rate.rate_micro) for code, rate in rates.items()}
     users: dict[int, list[str]] = {}
     for username, integrator_id in session.execute(
