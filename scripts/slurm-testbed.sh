@@ -70,9 +70,18 @@ install_packages() {
   ((${#missing[@]} == 0)) && return 0
   [[ $(id -u) == 0 ]] || die "needs root to install ${PACKAGES[*]}"
   log "installing ${PACKAGES[*]} (missing: ${missing[*]})"
+  # The packages' own services (system MariaDB, munge, slurm) must not start: this script runs
+  # its own. A policy-rc.d that refuses every start does that during the install.
+  local policy=/usr/sbin/policy-rc.d ours=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && ours=1
+  fi
   apt-get update -q >"$BASE/log/apt.log" 2>&1
+  local rc=0
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${PACKAGES[@]}" \
-    >>"$BASE/log/apt.log" 2>&1 || die "apt-get install failed (see $BASE/log/apt.log)"
+    >>"$BASE/log/apt.log" 2>&1 || rc=$?
+  ((ours)) && rm -f "$policy"
+  ((rc == 0)) || die "apt-get install failed (see $BASE/log/apt.log)"
 }
 
 gres_entries() { # node Gres= value and gres.conf lines, from GPU_TYPES
