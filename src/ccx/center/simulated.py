@@ -81,6 +81,10 @@ class SimulatedCenter:
     _weights_milli: dict[str, int] = field(default_factory=dict, init=False)
     _no_decay_qos: bool = field(default=False, init=False)
     _jobs: dict[str, _Job] = field(default_factory=dict, init=False)
+    # indexes over `_jobs`, so that scheduling does not rescan every job ever submitted
+    _pending: dict[str, _Job] = field(default_factory=dict, init=False)  # submission order
+    _running: dict[str, _Job] = field(default_factory=dict, init=False)
+    _by_account: dict[str, list[_Job]] = field(default_factory=dict, init=False)
 
     def apply(self, plan: CenterPlan) -> list[Change]:
         changes = reconcile(plan, self.state())
@@ -112,7 +116,9 @@ class SimulatedCenter:
         if len(self._jobs) >= JOBS_MAX:
             raise CenterError(f"more than {JOBS_MAX} simulated jobs")
         job_id = str(len(self._jobs) + 1)
-        self._jobs[job_id] = _Job(job_id, job)
+        new = _Job(job_id, job)
+        self._jobs[job_id] = self._pending[job_id] = new
+        self._by_account.setdefault(job.account, []).append(new)
         self._schedule(self.clock.now_ns())
         return job_id
 
@@ -129,6 +135,8 @@ class SimulatedCenter:
             if job.start_ns is not None:
                 job.end_ns = now_ns
             job.state, job.reason = JobState.CANCELLED, REASON_NONE
+            self._pending.pop(job_id, None)
+            self._running.pop(job_id, None)
             self._schedule(now_ns)
 
     # ---- the simulation ----------------------------------------------------------------------
@@ -136,7 +144,7 @@ class SimulatedCenter:
     def _catch_up(self) -> None:
         now_ns = self.clock.now_ns()
         while True:
-            running = [j for j in self._jobs.values() if j.state is JobState.RUNNING]
+            running = list(self._running.values())
             next_ns = min((j.finish_ns for j in running), default=None)
             if next_ns is None or next_ns > now_ns:
                 return
@@ -146,30 +154,28 @@ class SimulatedCenter:
             self._schedule(next_ns)
 
     def _finish(self, job: _Job) -> None:
+        del self._running[job.job_id]
         job.end_ns = job.finish_ns
         timed_out = job.spec.run_s > job.spec.time_limit_min * 60
         job.state = JobState.TIMEOUT if timed_out else JobState.COMPLETED
 
     def _schedule(self, at_ns: int) -> None:
         """Start every pending job (in submission order) that its limit and pool allow."""
-        for job in self._jobs.values():
-            if job.state is JobState.PENDING:
-                job.reason = self._blocker(job)
-                if job.reason == REASON_NONE:
-                    self._start(job, at_ns)
+        for job in list(self._pending.values()):
+            job.reason = self._blocker(job)
+            if job.reason == REASON_NONE:
+                self._start(job, at_ns)
 
     def _blocker(self, job: _Job) -> str:
         spec = job.spec
         account = self._accounts[spec.account]  # accounts are never deleted
         weight_milli = self._weights_milli.get(spec.accelerator, 0)
         wanted_ns = spec.devices * weight_milli * spec.time_limit_min * NS_PER_MIN
-        held_ns = sum(j.billing_ns() for j in self._jobs.values() if j.spec.account == spec.account)
+        held_ns = sum(j.billing_ns() for j in self._by_account[spec.account])
         if held_ns + wanted_ns > account.billing_minutes_max * NS_PER_MIN:
             return REASON_LIMIT
         busy = sum(
-            j.spec.devices
-            for j in self._jobs.values()
-            if j.state is JobState.RUNNING and j.spec.accelerator == spec.accelerator
+            j.spec.devices for j in self._running.values() if j.spec.accelerator == spec.accelerator
         )
         if busy + spec.devices > self.pools[spec.accelerator]:
             return REASON_RESOURCES
@@ -177,6 +183,8 @@ class SimulatedCenter:
 
     def _start(self, job: _Job, at_ns: int) -> None:
         spec = job.spec
+        del self._pending[job.job_id]
+        self._running[job.job_id] = job
         job.state = JobState.RUNNING
         job.weight_milli = self._weights_milli.get(spec.accelerator, 0)
         job.start_ns = at_ns
