@@ -319,3 +319,38 @@ def test_capacity_over_http(client: TestClient, world: World, clock: SimulatedCl
     page = ok(client.get(f"{API}/pools", params={"limit": 1}, headers=keys["firm"]))
     assert page["next_after_id"] == h100
     assert_error(client.get(f"{API}/pools/999", headers=keys["firm"]), 404, "not_found")
+
+
+def test_measured_throughput_is_reported_by_its_integrator(
+    client: TestClient, world: World
+) -> None:
+    body = {
+        "integrator_id": world.integrator,
+        "workload_class": "vision-finetune",
+        "accelerator": "A100",
+        "throughput_milli": 800,
+    }
+    first = ok(client.post(f"{API}/throughputs", json=body, headers=world.keys["integrator"]))
+    second = ok(
+        client.post(
+            f"{API}/throughputs",
+            json=body | {"throughput_milli": 1000},
+            headers=world.keys["operator"],
+        )
+    )
+    assert (first["mean_throughput_milli"], second["mean_throughput_milli"]) == (800, 900)
+    for who in ("other_integrator", "firm"):
+        answer = client.post(f"{API}/throughputs", json=body, headers=world.keys[who])
+        assert_error(answer, 403, "forbidden")
+    bad = body | {"accelerator": "TPU9"}
+    assert_error(
+        client.post(f"{API}/throughputs", json=bad, headers=world.keys["integrator"]),
+        422,
+        "invalid_input",
+    )
+    unknown = body | {"integrator_id": world.firm}
+    assert_error(
+        client.post(f"{API}/throughputs", json=unknown, headers=world.keys["operator"]),
+        404,
+        "not_found",
+    )

@@ -161,3 +161,13 @@ def test_bad_input_exits_2_and_writes_nothing(
     assert count(database, "exchange_pools") == 0
     assert count(database, "exchange_rounds") == 0
     assert json.loads(run(ccx, "exchange", "requests", "list", "--json")) == []
+
+
+def test_measured_throughput_is_reported(ccx: CliRunner, database: Database) -> None:
+    integrator = certified_integrator(database, SimulatedClock(), 2)
+    args = ["exchange", "throughput", "--integrator", str(integrator.id), "--workload", "llm-8b"]
+    assert "mean throughput 0.800" in run(ccx, *args, "--type", "a100", "--throughput", "0.8")
+    assert "mean throughput 0.900" in run(ccx, *args, "--type", "A100", "--throughput", "1")
+    assert "not a number" in run(ccx, *args, "--type", "A100", "--throughput", "fast", code=2)
+    assert "unknown accelerator" in run(ccx, *args, "--type", "TPU", "--throughput", "1", code=2)
+    assert count(database, "exchange_learned_throughput") == 1

@@ -168,6 +168,13 @@ def can_read_exchange_item(principal: Principal, firm_id: int, integrator_id: in
     return principal.role is Role.FIRM and principal.org_id == firm_id
 
 
+def can_report_throughput(principal: Principal, integrator_id: int) -> bool:
+    """Measured throughput of a workload class: the integrator that ran it, or the operator."""
+    if principal.role in (Role.OPERATOR, Role.ADMIN):
+        return True
+    return principal.role is Role.INTEGRATOR and principal.org_id == integrator_id
+
+
 def can_read_efficiency_score(principal: Principal, integrator_id: int) -> bool:
     """Read-all roles, and the integrator its own."""
     if can_read_everything(principal):

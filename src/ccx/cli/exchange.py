@@ -886,3 +886,28 @@ def scores(
         return
     for score in found.values():
         _print_score(score)
+
+
+@app.command("throughput")
+def report_throughput(
+    ctx: typer.Context,
+    integrator: int = typer.Option(..., min=1, max=ID_MAX, help="The integrator that ran it."),
+    workload: str = typer.Option(..., help="The workload class, as in its requests."),
+    accelerator: str = typer.Option(..., "--type", help="The accelerator type it ran on."),
+    throughput: str = typer.Option(..., help="Measured speed relative to an H100 (0.6)."),
+) -> None:
+    """Report a throughput measured on a run. Once three runs of a workload class on a type
+    are known, rounds use their mean instead of what requests declare."""
+    measured = milli(throughput, "--throughput")
+    context = context_of(ctx)
+    mean = write(
+        context,
+        lambda s: service.learn_throughput(
+            s,
+            integrator_id=integrator,
+            workload_class=workload,
+            accelerator=accelerator.strip().upper(),
+            measured_milli=measured,
+        ),
+    )
+    say(f"{workload} on {accelerator.upper()}: mean throughput {mean / 1000:.3f} of an H100")

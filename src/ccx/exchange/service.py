@@ -27,6 +27,7 @@ from ccx.exchange.types import (
     NAME_CHARS_MAX,
     SOURCE_CHARS_MAX,
     THROUGHPUT_MILLI_MAX,
+    WORKLOAD_CHARS_MAX,
     AcceleratorType,
     ExchangeRate,
     Maintenance,
@@ -41,7 +42,9 @@ from ccx.programs.errors import ConflictError, NotFoundError, RefusedError
 from ccx.programs.rules import in_range, text_problems
 from ccx.programs.service import check_problems
 from ccx.programs.types import Reason, ReasonCode
+from ccx.registry import queries as registry_queries
 from ccx.registry.service import utc_today
+from ccx.registry.types import OrgKind
 
 MILLI = 1000
 
@@ -351,12 +354,17 @@ def learn_throughput(
     """Fold one metered run's throughput into the running mean for the integrator's workload
     class on the type; returns the new mean. Once it has enough samples, rounds use it instead
     of what requests declare."""
+    workload_class = workload_class.strip()
     check_problems(
         [
             *_known_type_problems(session, accelerator),
+            *text_problems("the workload class", workload_class, chars_max=WORKLOAD_CHARS_MAX),
             *in_range("the measured throughput", measured_milli, 1, THROUGHPUT_MILLI_MAX),
         ]
     )
+    integrator = registry_queries.get_organisation(session, integrator_id)
+    if integrator is None or integrator.kind is not OrgKind.INTEGRATOR:
+        raise NotFoundError(f"no integrator {integrator_id}")
     key = (integrator_id, workload_class, accelerator)
     row = session.get(LearnedThroughputRow, key, with_for_update=True)
     if row is None:

@@ -28,6 +28,8 @@ from ccx.api.schemas.exchange import (
     RoundIn,
     RoundOut,
     ScoreOut,
+    ThroughputIn,
+    ThroughputOut,
 )
 from ccx.api.schemas.ledger import Page
 from ccx.auth import Principal, Role, policy
@@ -303,6 +305,32 @@ def _scored_ids(context: ApiContext, principal: Principal, asked: list[int]) -> 
             session, limit=SCORES_MAX, kind=OrgKind.INTEGRATOR
         )
     return [org.id for org in found]
+
+
+@router.post("/throughputs", responses=error_responses(403))
+def post_throughput(
+    body: ThroughputIn, context: Context, principal: CurrentPrincipal
+) -> ThroughputOut:
+    """Report a throughput measured on a run; once three runs of a workload class on a type
+    are known, rounds use their mean instead of what requests declare."""
+    if not policy.can_report_throughput(principal, body.integrator_id):
+        raise forbidden("only the integrator that ran it, or the operator, reports throughput")
+    mean = write_or_answer(
+        context,
+        lambda s: service.learn_throughput(
+            s,
+            integrator_id=body.integrator_id,
+            workload_class=body.workload_class,
+            accelerator=body.accelerator,
+            measured_milli=body.throughput_milli,
+        ),
+    )
+    return ThroughputOut(
+        integrator_id=body.integrator_id,
+        workload_class=body.workload_class.strip(),
+        accelerator=body.accelerator,
+        mean_throughput_milli=mean,
+    )
 
 
 @router.get("/scores", responses=error_responses(403))

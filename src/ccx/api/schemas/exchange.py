@@ -238,6 +238,29 @@ class OptionIn(_Body):
     )
 
 
+class ThroughputIn(_Body):
+    """A throughput measured on a metered run of a workload class on an accelerator type."""
+
+    integrator_id: Id
+    workload_class: str = Field(min_length=1, max_length=WORKLOAD_CHARS_MAX)
+    accelerator: Code
+    throughput_milli: int = Field(
+        ge=1,
+        le=THROUGHPUT_MILLI_MAX,
+        strict=True,
+        description="Measured speed relative to an H100, in thousandths.",
+    )
+
+
+class ThroughputOut(BaseModel):
+    integrator_id: int
+    workload_class: str
+    accelerator: str
+    mean_throughput_milli: int = Field(
+        description="The running mean rounds use once enough runs are known."
+    )
+
+
 class OptionOut(BaseModel):
     accelerator: str
     throughput_milli: int
