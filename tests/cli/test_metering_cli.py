@@ -41,6 +41,14 @@ def test_a_malformed_file_names_its_line_and_imports_nothing(
         "\n".join([*lines[:5], "ccxtest|9|ccx-a1|root|COMPLETED|yesterday", *lines[5:]])
     )
     assert "line 6" in error_of(ccx, "metering", "import", str(broken))
+    lines.insert(2, "ccxtest|x|")
+    broken.write_text(
+        "\n".join([*lines[:5], "ccxtest|9|ccx-a1|root|COMPLETED|yesterday", *lines[5:]])
+    )
+    both = error_of(ccx, "metering", "import", str(broken))
+    assert "line 3" in both
+    assert "line 6" in both
+    assert "2 malformed lines; nothing imported" in both
     assert count(database, "usage_records") == 0
     assert (
         "no such file" in run(ccx, "metering", "import", str(tmp_path / "none.txt"), code=2).lower()

@@ -155,3 +155,12 @@ def test_inputs_longer_than_the_line_limit_are_refused(monkeypatch: pytest.Monke
     monkeypatch.setattr("ccx.center.parsers.LINES_MAX", 3)
     with pytest.raises(ParseError, match="line 4: more than 3 lines"):
         parse_sacct(_read("slurm/sacct-jobs-and-steps.txt"))
+
+
+def test_every_malformed_line_is_named() -> None:
+    header = "Cluster|JobID|Account|User|State|Start|End|ElapsedRaw|AllocTRES"
+    good = "c|1|ccx-a1|root|COMPLETED|2026-11-22T02:20:26|2026-11-22T02:20:28|2|gres/gpu:h100=1"
+    text = "\n".join([header, good, "c|2|short", good, "c|3|ccx-a1|root|DONE?|x|y|1|", good])
+    with pytest.raises(ParseError) as caught:
+        parse_sacct(text)
+    assert [problem.split(":")[0] for problem in caught.value.problems] == ["line 3", "line 5"]

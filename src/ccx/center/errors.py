@@ -13,3 +13,14 @@ class ParseError(CenterError):
     def __init__(self, line_no: int, message: str) -> None:
         super().__init__(f"line {line_no}: {message}")
         self.line_no = line_no
+        self.problems: tuple[str, ...] = (str(self),)
+
+
+class ManyLinesParseError(ParseError):
+    """Every malformed line of an input (up to a limit), first line first."""
+
+    def __init__(self, errors: list[ParseError]) -> None:
+        assert errors, "at least one error"
+        self.problems = tuple(str(error) for error in errors)
+        self.line_no = errors[0].line_no
+        Exception.__init__(self, "; ".join(self.problems))

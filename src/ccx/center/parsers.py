@@ -9,17 +9,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 
-from ccx.center.errors import ParseError
+from ccx.center.errors import ManyLinesParseError, ParseError
 from ccx.center.types import JobState, JobStatus, UsageRecord
 from ccx.clock import NS_PER_S
 
 LINES_MAX = 1_000_000  # lines per input
+ERRORS_MAX = 100  # malformed lines reported per input
 LINE_CHARS_MAX = 65_536
 SACCT_FIELDS = (
     "Cluster",
@@ -95,6 +97,29 @@ def _fields(line_no: int, line: str, count: int) -> list[str]:
     return values
 
 
+class _Errors:
+    """The malformed lines of one input: every one is reported (up to ERRORS_MAX), not only
+    the first."""
+
+    def __init__(self) -> None:
+        self.found: list[ParseError] = []
+
+    @contextlib.contextmanager
+    def collect(self) -> Iterator[None]:
+        try:
+            yield
+        except ParseError as error:
+            self.found.append(error)
+            if len(self.found) >= ERRORS_MAX:
+                self.raise_any()
+
+    def raise_any(self) -> None:
+        if len(self.found) == 1:
+            raise self.found[0]
+        if self.found:
+            raise ManyLinesParseError(self.found)
+
+
 # ---- sacct -------------------------------------------------------------------------------
 
 
@@ -110,11 +135,14 @@ def parse_sacct(
     if fields is None:
         fields = _sacct_header(lines)
     records: list[UsageRecord] = []
+    errors = _Errors()
     for line_no, line in lines:
-        row = dict(zip(fields, _fields(line_no, line, len(fields)), strict=True))
-        record = _usage_record(line_no, row, tz)
-        if record is not None:
-            records.append(record)
+        with errors.collect():
+            row = dict(zip(fields, _fields(line_no, line, len(fields)), strict=True))
+            record = _usage_record(line_no, row, tz)
+            if record is not None:
+                records.append(record)
+    errors.raise_any()
     return records
 
 
@@ -294,16 +322,19 @@ def parse_dcgm(text: str) -> list[GpuUtilSample]:
     """GPU utilisation samples (`DCGM_FI_DEV_GPU_UTIL`, percent) from dcgm-exporter's
     Prometheus text. Other metrics are checked for syntax and skipped."""
     samples = []
+    errors = _Errors()
     for line_no, line in _lines(text):
         if line.startswith("#"):
             continue
-        match = _SAMPLE.fullmatch(line.strip())
-        if match is None:
-            raise ParseError(line_no, f"not a Prometheus sample: {line!r}")
-        name, label_text, value = match.groups()
-        labels = _labels(line_no, label_text or "")
-        if name == DCGM_GPU_UTIL:
-            samples.append(_util_sample(line_no, labels, value))
+        with errors.collect():
+            match = _SAMPLE.fullmatch(line.strip())
+            if match is None:
+                raise ParseError(line_no, f"not a Prometheus sample: {line!r}")
+            name, label_text, value = match.groups()
+            labels = _labels(line_no, label_text or "")
+            if name == DCGM_GPU_UTIL:
+                samples.append(_util_sample(line_no, labels, value))
+    errors.raise_any()
     return samples
 
 

@@ -18,7 +18,7 @@ from ccx.center.errors import CenterError, ParseError
 from ccx.center.factory import open_center
 from ccx.center.interfaces import Center
 from ccx.center.parsers import parse_dcgm, parse_sacct
-from ccx.cli.context import CliContext, context_of, fail, out
+from ccx.cli.context import CliContext, context_of, err, fail, out
 from ccx.cli.exchange import time_ns, when
 from ccx.cli.programmes import LIST_LIMIT_MAX, print_json, say, write
 from ccx.exchange import RoundParameters
@@ -76,7 +76,10 @@ def import_file(
             return
         records = parse_sacct(text)
     except ParseError as error:
-        fail(f"{path}: {error}")
+        for problem in error.problems:
+            err.print(f"{path}: {problem}", highlight=False, soft_wrap=True)
+        count = len(error.problems)
+        fail(f"{path}: {count} malformed line{'s' if count > 1 else ''}; nothing imported")
     report = write(context, lambda s: service.import_usage(s, records, context.clock))
     say(
         f"{len(records)} usage records read: {report.inserted} new, {report.updated} updated,"
