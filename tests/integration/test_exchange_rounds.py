@@ -371,3 +371,59 @@ def test_expired_requests_are_closed(database: Database, clock: SimulatedClock) 
         after = exchange_queries.get_request(session, request.id)
     assert after is not None
     assert after.status is RequestStatus.EXPIRED
+
+
+def test_every_allocation_holds_exactly_its_amount(
+    database: Database, clock: SimulatedClock
+) -> None:
+    setting = standard_setting(database, clock)
+    for number in range(3, 7):
+        firm = register(database, clock, number)
+        apply(database, clock, firm.id)
+        mandate = grant_mandate(database, clock, firm.id, setting.integrator.id, key="m")
+        file(
+            database,
+            clock,
+            mandate.id,
+            key=f"r{number}",
+            devices_per_job=1 + number % 2,
+            work_device_hours=10 * number,
+            max_credits_micro=(10 + number) * CREDIT,
+            options=(RequestOption("H100", 900 + 50 * number), RequestOption("A100", 400)),
+        )
+    outcome = clear(database, clock, parameters(clock))
+    assert len(outcome.allocations) >= 4
+    with database.read() as session:
+        for allocation in outcome.allocations:
+            spend = programme_queries.get_spend(session, allocation.spend_id)
+            assert spend is not None
+            assert sum(leg.amount_micro for leg in spend.legs) == allocation.amount_micro
+            holds = ledger_queries.pending_statuses(
+                session, [leg.transfer_id for leg in spend.legs]
+            )
+            assert list(holds.values()) == [PendingStatus.PENDING] * len(spend.legs)
+            request = exchange_queries.get_request(session, allocation.request_id)
+            assert request is not None
+            assert allocation.amount_micro <= request.max_credits_micro
+
+
+def test_a_new_rate_never_changes_an_allocation_already_made(
+    database: Database, clock: SimulatedClock
+) -> None:
+    setting = standard_setting(database, clock)
+    file(database, clock, setting.mandate.id)
+    [before] = clear(database, clock, parameters(clock)).allocations
+    with database.write() as session:
+        exchange_service.publish_rate(
+            session,
+            accelerator="H100",
+            rate_micro=2 * CREDIT,
+            effective_from_ns=clock.now_ns(),
+            source="a dearer H100",
+            clock=clock,
+        )
+    with database.read() as session:
+        after = exchange_queries.get_allocation(session, before.id)
+    assert after == before
+    assert after is not None
+    assert after.rate_micro == CREDIT
