@@ -287,19 +287,29 @@ class Demo:
     # --- requests and jobs -------------------------------------------------------------------
 
     def _file_requests(self, day: int) -> None:
+        with self.database.read() as session:
+            rates = {
+                code: rate.rate_micro
+                for code, rate in exchange_queries.rates_in_force(
+                    session, self.clock.now_ns()
+                ).items()
+            }
         due = self.memory.next_request_day
         for (mandate_id, firm_id), next_day in sorted(due.items()):
             if next_day > day:
                 continue
             due[mandate_id, firm_id] = day + self.plans[firm_id].requests_every_days
-            self._write(partial(self._file, firm_id=firm_id, mandate_id=mandate_id, day=day))
+            self._write(
+                partial(self._file, firm_id=firm_id, mandate_id=mandate_id, day=day, rates=rates)
+            )
 
-    def _file(self, session: Session, *, firm_id: int, mandate_id: int, day: int) -> None:
+    def _file(
+        self, session: Session, *, firm_id: int, mandate_id: int, day: int, rates: dict[str, int]
+    ) -> None:
         mandate = programme_queries.get_mandate(session, mandate_id)
         assert mandate is not None
         profile = self.plans[firm_id].profile
-        with_rates = exchange_queries.rates_in_force(session, self.clock.now_ns())
-        rate_max = max(with_rates[option.accelerator].rate_micro for option in profile.options)
+        rate_max = max(rates[option.accelerator] for option in profile.options)
         wanted = profile.work_device_hours * rate_max * PRICE_HEADROOM_MILLI // MILLI
         room = mandate.cap_micro - mandate.drawn_micro
         if room < MICRO:

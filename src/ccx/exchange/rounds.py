@@ -246,10 +246,7 @@ def _bids(
     integrators = sorted({row.integrator_id for row in rows})
     scores = queries.efficiency_scores(session, integrators)
     learned = queries.learned_throughputs(session, integrators)
-    firms = {
-        firm_id: registry_queries.require_organisation(session, firm_id)
-        for firm_id in sorted({row.firm_id for row in rows})
-    }
+    firms = registry_queries.organisations_by_id(session, sorted({row.firm_id for row in rows}))
     bids = []
     for row in rows:
         budget = budgets.get(row.id, 0)

@@ -250,19 +250,19 @@ def import_utilisation(
         )
     }
     new = [
-        UtilisationRow(
-            cluster=cluster,
-            job_id=job_id,
-            hostname=hostname,
-            gpu=gpu,
-            observed_at_ns=observed_at_ns,
-            utilisation_milli=sample.utilisation_milli,
-        )
+        {
+            "cluster": cluster,
+            "job_id": job_id,
+            "hostname": hostname,
+            "gpu": gpu,
+            "observed_at_ns": observed_at_ns,
+            "utilisation_milli": sample.utilisation_milli,
+        }
         for (job_id, hostname, gpu), sample in sorted(keyed.items())
         if (job_id, hostname, gpu) not in stored
     ]
-    session.add_all(new)
-    session.flush()
+    if new:
+        session.execute(sa.insert(UtilisationRow), new)
     return len(new)
 
 

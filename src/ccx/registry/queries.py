@@ -81,6 +81,12 @@ def get_organisation(session: Session, org_id: int) -> Organisation | None:
     return None if row is None else _organisations(session, [row])[0]
 
 
+def organisations_by_id(session: Session, org_ids: Sequence[int]) -> dict[int, Organisation]:
+    """The organisations among these ids, read together (absent ids are left out)."""
+    rows = session.scalars(sa.select(OrganisationRow).where(OrganisationRow.id.in_(org_ids)))
+    return {org.id: org for org in _organisations(session, list(rows))}
+
+
 def require_organisation(session: Session, org_id: int) -> Organisation:
     """The organisation, or OrganisationNotFoundError."""
     organisation = get_organisation(session, org_id)
