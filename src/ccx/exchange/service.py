@@ -362,8 +362,7 @@ def learn_throughput(
             *in_range("the measured throughput", measured_milli, 1, THROUGHPUT_MILLI_MAX),
         ]
     )
-    integrator = registry_queries.get_organisation(session, integrator_id)
-    if integrator is None or integrator.kind is not OrgKind.INTEGRATOR:
+    if registry_queries.organisation_kind(session, integrator_id) is not OrgKind.INTEGRATOR:
         raise NotFoundError(f"no integrator {integrator_id}")
     key = (integrator_id, workload_class, accelerator)
     row = session.get(LearnedThroughputRow, key, with_for_update=True)

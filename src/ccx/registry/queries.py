@@ -81,6 +81,12 @@ def get_organisation(session: Session, org_id: int) -> Organisation | None:
     return None if row is None else _organisations(session, [row])[0]
 
 
+def organisation_kind(session: Session, org_id: int) -> OrgKind | None:
+    """An organisation's kind alone (None: no such organisation)."""
+    kind = session.scalar(sa.select(OrganisationRow.kind).where(OrganisationRow.id == org_id))
+    return None if kind is None else OrgKind(kind)
+
+
 def organisations_by_id(session: Session, org_ids: Sequence[int]) -> dict[int, Organisation]:
     """The organisations among these ids, read together (absent ids are left out)."""
     rows = session.scalars(sa.select(OrganisationRow).where(OrganisationRow.id.in_(org_ids)))
