@@ -24,8 +24,8 @@ def _reset_sqlite(url: str) -> None:
 
 def demo(
     ctx: typer.Context,
-    firms: int = typer.Option(500, help="Firms in the synthetic nation (50 to 50,000)."),
-    devices: int = typer.Option(3_000, help="Devices at the centre (50 to 200,000)."),
+    firms: int = typer.Option(700, help="Firms in the synthetic nation (50 to 50,000)."),
+    devices: int = typer.Option(4_000, help="Devices at the centre (50 to 200,000)."),
     days: int = typer.Option(30, help="Simulated days (1 to 365)."),
     seed: int = typer.Option(1, min=0, max=2**31 - 1, help="The same seed gives the same run."),
     json_path: Path | None = typer.Option(None, "--json", help="Also write the summary here."),

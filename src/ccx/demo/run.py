@@ -86,8 +86,8 @@ RISK_CODES = frozenset({ReasonCode.SHARED_ADDRESS, ReasonCode.SHARED_CONTACT})
 
 @dataclass(frozen=True, slots=True)
 class DemoOptions:
-    firms: int = 500
-    devices: int = 3_000
+    firms: int = 700
+    devices: int = 4_000
     days: int = 30
     seed: int = 1
 
