@@ -2,7 +2,8 @@
 
 pgbench's built-in transaction (3 UPDATEs, a SELECT and an INSERT) is the ceiling for one
 balance transfer per database transaction on a given server. This benchmark runs it, then the
-ledger's single-transfer path (one `create_transfers` call with one transfer, one transaction)
+ledger's single-transfer path (one `create_transfers` call with one transfer, its own
+transaction: `Database.run_statement_write`, the path of the batch API and `ccx ledger transfer`)
 and its batch path (one call with ``--batch-size`` transfers), with the same number of client
 connections and the same server durability settings. The last line it prints is the ratios::
 
@@ -307,8 +308,10 @@ def _random_batch(rng: random.Random, accounts: int, size: int) -> list[NewTrans
 
 
 def _submit(database: Database, batch: list[NewTransfer], clock: Clock) -> int:
-    """One write transaction; returns how many transfers were created."""
-    outcomes = database.run_write(lambda session: service.create_transfers(session, batch, clock))
+    """One ledger-only write (its own transaction); returns how many transfers were created."""
+    outcomes = database.run_statement_write(
+        lambda connection: service.create_transfers(connection, batch, clock)
+    )
     return sum(1 for outcome in outcomes if outcome.result is CreateTransferResult.OK)
 
 

@@ -4,7 +4,11 @@
 
 - ``write()`` opens one write transaction (``BEGIN IMMEDIATE`` on SQLite, so writers queue at
   the start instead of failing on lock upgrade) and commits at the end; services never commit.
-- ``read()`` opens a read-only transaction.
+- ``write_statement()`` gives a bare connection for one write statement that is its own
+  transaction (autocommit on PostgreSQL; a write transaction on SQLite): a ledger-only batch is
+  one call of the ledger's function, and BEGIN, COMMIT and the ORM session would cost more.
+- ``read()`` opens a read-only transaction that sees one snapshot (``REPEATABLE READ`` on
+  PostgreSQL; SQLite's WAL gives each transaction its own snapshot).
 
 SQLite runs with WAL and ``synchronous=FULL``; PostgreSQL with its server durability settings.
 Migrations (Alembic, shipped in the package) are applied by `upgrade` and on first use.
@@ -14,7 +18,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,6 +33,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 T = TypeVar("T")
+S = TypeVar("S")
 
 # A write that loses a race (same new id inserted twice, deadlock, lock timeout) is re-run as
 # the identical request; ids make that safe. Never more than this many attempts.
@@ -103,6 +108,19 @@ def _is_retryable(error: DBAPIError) -> bool:
     return False
 
 
+def _run_retrying(
+    transaction: Callable[[], AbstractContextManager[S]], action: Callable[[S], T]
+) -> T:
+    for attempt in range(1, WRITE_ATTEMPTS_MAX + 1):
+        try:
+            with transaction() as target:
+                return action(target)
+        except DBAPIError as error:
+            if attempt == WRITE_ATTEMPTS_MAX or not _is_retryable(error):
+                raise
+    raise AssertionError("unreachable")
+
+
 class Database:
     """The engines for one database and the transactions on it."""
 
@@ -118,7 +136,9 @@ class Database:
             self.engine = sa.create_engine(
                 self.url, pool_size=pool_size, max_overflow=0, pool_recycle=POOL_RECYCLE_S
             )
-            self._read_engine = self.engine
+            # A read sees one snapshot (so `ccx ledger verify` can run beside live writes).
+            self._read_engine = self.engine.execution_options(isolation_level="REPEATABLE READ")
+        self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._writer = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._reader = sessionmaker(self._read_engine, expire_on_commit=False, autoflush=False)
 
@@ -134,19 +154,30 @@ class Database:
         with self._reader() as session, session.begin():
             yield session
 
+    @contextmanager
+    def write_statement(self) -> Iterator[sa.Connection]:
+        """A bare connection for ONE write statement, which is then its own transaction.
+
+        On PostgreSQL the connection is in autocommit mode: the statement commits by itself,
+        without BEGIN and COMMIT round trips. On SQLite it runs in a write transaction.
+        """
+        if self.dialect is Dialect.POSTGRESQL:
+            with self._autocommit_engine.connect() as connection:
+                yield connection
+        else:
+            with self.engine.begin() as connection:
+                yield connection
+
     def run_write(self, action: Callable[[Session], T]) -> T:
         """Run `action` in one write transaction, re-running it when it loses a race.
 
         Only for actions that are idempotent by their ids (every ledger write is).
         """
-        for attempt in range(1, WRITE_ATTEMPTS_MAX + 1):
-            try:
-                with self.write() as session:
-                    return action(session)
-            except DBAPIError as error:
-                if attempt == WRITE_ATTEMPTS_MAX or not _is_retryable(error):
-                    raise
-        raise AssertionError("unreachable")
+        return _run_retrying(self.write, action)
+
+    def run_statement_write(self, action: Callable[[sa.Connection], T]) -> T:
+        """`run_write` for an action that sends one statement (`write_statement`)."""
+        return _run_retrying(self.write_statement, action)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -127,6 +127,40 @@ def test_job_statuses_from_squeue() -> None:
     ]
 
 
+def test_every_slurm_job_state_parses() -> None:
+    # squeue's long names, as `man squeue` lists them under JOB STATE CODES
+    names = [
+        "BOOT_FAIL",
+        "CANCELLED",
+        "COMPLETED",
+        "CONFIGURING",
+        "COMPLETING",
+        "DEADLINE",
+        "FAILED",
+        "NODE_FAIL",
+        "OUT_OF_MEMORY",
+        "PENDING",
+        "PREEMPTED",
+        "RUNNING",
+        "RESV_DEL_HOLD",
+        "REQUEUE_FED",
+        "REQUEUE_HOLD",
+        "REQUEUED",
+        "RESIZING",
+        "REVOKED",
+        "SIGNALING",
+        "SPECIAL_EXIT",
+        "STAGE_OUT",
+        "STOPPED",
+        "SUSPENDED",
+        "TIMEOUT",
+    ]
+    text = "".join(f"{n}|{name}|None\n" for n, name in enumerate(names))
+    assert [s.state.name for s in parse_job_statuses(text)] == names
+    with pytest.raises(ParseError, match="line 1: job state 'FINISHED'"):
+        parse_job_statuses("1|FINISHED|None\n")
+
+
 def test_dcgm_sample_gives_utilisation_per_job() -> None:
     samples = parse_dcgm(_read("dcgm/dcgm-exporter-sample.prom"))
     assert len(samples) == 6  # only DCGM_FI_DEV_GPU_UTIL

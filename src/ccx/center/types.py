@@ -52,11 +52,17 @@ def billing_minutes_for(credits_micro: int) -> int:
 
 
 class JobState(StrEnum):
-    """Slurm's job states (sacct/squeue), by value in lower case."""
+    """Slurm's job states (sacct/squeue, all of them), by value in lower case."""
 
     PENDING = "pending"
+    CONFIGURING = "configuring"
     RUNNING = "running"
     SUSPENDED = "suspended"
+    SIGNALING = "signaling"
+    STOPPED = "stopped"
+    RESIZING = "resizing"
+    COMPLETING = "completing"
+    STAGE_OUT = "stage_out"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     FAILED = "failed"
@@ -66,8 +72,12 @@ class JobState(StrEnum):
     OUT_OF_MEMORY = "out_of_memory"
     BOOT_FAIL = "boot_fail"
     DEADLINE = "deadline"
+    SPECIAL_EXIT = "special_exit"
     REQUEUED = "requeued"
-    RESIZING = "resizing"
+    REQUEUE_FED = "requeue_fed"
+    REQUEUE_HOLD = "requeue_hold"
+    RESV_DEL_HOLD = "resv_del_hold"
+    REVOKED = "revoked"
 
 
 @dataclass(frozen=True)

@@ -286,8 +286,8 @@ def transfer(
         transfer_id or new_id(), debit, credit, amount, ledger, code, flags, pending_id, timeout_s
     )
     context = context_of(ctx)
-    (outcome,) = context.database.run_write(
-        lambda session: service.create_transfers(session, [new], context.clock)
+    (outcome,) = context.database.run_statement_write(
+        lambda connection: service.create_transfers(connection, [new], context.clock)
     )
     if outcome.result not in _SUCCESS:
         fail(f"transfer {new.id}: {outcome.result.value}", code=EXIT_REJECTED)

@@ -3,6 +3,10 @@
 Balances live only in the four counters of `accounts`; CHECK constraints repeat the flag rules
 as a second, independent guard. Transfers are never updated or deleted. The journal lists every
 balance-changing event (a transfer, or the expiry of a hold) and carries the hash chain.
+
+On PostgreSQL (migration 0010) the transfers' foreign keys to accounts are dropped, because the
+ledger's function is their only writer and locks both accounts first, and accounts are stored
+with fillfactor 50 so that counter updates stay on their page.
 """
 
 from __future__ import annotations

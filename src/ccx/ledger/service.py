@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from ccx.clock import Clock
 from ccx.ids import derived_id
-from ccx.ledger import chain, core
+from ccx.ledger import chain, core, procedure
 from ccx.ledger.errors import BatchTooLargeError, LedgerConflictError, NotFoundError
 from ccx.ledger.models import (
     AccountRow,
@@ -96,7 +96,7 @@ def create_accounts(
 ) -> list[AccountOutcome]:
     """Create accounts; returns one outcome per account, in order."""
     _check_batch_size(len(accounts))
-    existing = _lock_accounts(session, (account.id for account in accounts))
+    existing = _lock_accounts(session.connection(), (account.id for account in accounts))
     ledger_ids = frozenset(
         session.scalars(
             sa.select(LedgerRow.id).where(LedgerRow.id.in_({a.ledger for a in accounts}))
@@ -109,15 +109,23 @@ def create_accounts(
 
 
 def create_transfers(
-    session: Session, transfers: Sequence[NewTransfer], clock: Clock
+    target: Session | sa.Connection, transfers: Sequence[NewTransfer], clock: Clock
 ) -> list[TransferOutcome]:
-    """Create up to BATCH_SIZE_MAX transfers in the caller's transaction; one outcome each."""
+    """Create up to BATCH_SIZE_MAX transfers in the caller's transaction; one outcome each.
+
+    `target` is the caller's session, or a bare connection for a ledger-only write
+    (`Database.run_statement_write`): on PostgreSQL the batch is one statement, a call of the
+    ledger's function, so it may run as its own transaction.
+    """
     _check_batch_size(len(transfers))
     if not transfers:
         return []
-    state = _load_state(session, transfers)
+    connection = target.connection() if isinstance(target, Session) else target
+    if connection.dialect.name == "postgresql":
+        return procedure.create_transfers(connection, transfers, clock.now_ns())
+    state = _load_state(connection, transfers)
     effects = core.apply_transfers(transfers, state, clock.now_ns())
-    write_effects(session.connection(), effects, clock.now_ns())
+    write_effects(connection, effects, clock.now_ns())
     return effects.outcomes
 
 
@@ -126,21 +134,21 @@ def _check_batch_size(size: int) -> None:
         raise BatchTooLargeError(f"a batch holds at most {BATCH_SIZE_MAX} events, not {size}")
 
 
-def _load_state(session: Session, transfers: Sequence[NewTransfer]) -> core.LedgerState:
+def _load_state(connection: sa.Connection, transfers: Sequence[NewTransfer]) -> core.LedgerState:
     ids = {t.id for t in transfers}
     referenced = {t.pending_id for t in transfers if t.pending_id}
-    holds = _transfers_by_id(session, referenced - ids)  # immutable rows: no lock needed
+    holds = _transfers_by_id(connection, referenced - ids)  # immutable rows: no lock needed
     account_ids = {t.debit_account_id for t in transfers} | {t.credit_account_id for t in transfers}
     account_ids |= _hold_accounts(holds.values())
-    accounts = _lock_accounts(session, account_ids - {0})
+    accounts = _lock_accounts(connection, account_ids - {0})
     # Read after the locks so that a concurrent batch's committed changes are seen.
-    existing, failed = _existing_and_failed(session, ids)
+    existing, failed = _existing_and_failed(connection, ids)
     missing = _hold_accounts(t for i, t in existing.items() if i in referenced) - accounts.keys()
-    accounts |= _lock_accounts(session, missing)  # a retried hold whose body changed: rare
+    accounts |= _lock_accounts(connection, missing)  # a retried hold whose body changed: rare
     return core.LedgerState(
         accounts=accounts,
         transfers={**holds, **existing},
-        pendings=_lock_pending_states(session, referenced),
+        pendings=_lock_pending_states(connection, referenced),
         failed=failed,
     )
 
@@ -175,26 +183,27 @@ _EXISTING_OR_FAILED = sa.union_all(
 )
 
 
-def _rows(session: Session, statement: sa.Executable, ids: Iterable[int]) -> Iterator[sa.Row[Any]]:
-    connection = session.connection()
+def _rows(
+    connection: sa.Connection, statement: sa.Executable, ids: Iterable[int]
+) -> Iterator[sa.Row[Any]]:
     for chunk in _chunks(ids):
         yield from connection.execute(statement, {"ids": chunk})
 
 
-def _lock_accounts(session: Session, ids: Iterable[int]) -> dict[int, Account]:
-    return {row.id: account_from_row(row) for row in _rows(session, _LOCK_ACCOUNTS, ids)}
+def _lock_accounts(connection: sa.Connection, ids: Iterable[int]) -> dict[int, Account]:
+    return {row.id: account_from_row(row) for row in _rows(connection, _LOCK_ACCOUNTS, ids)}
 
 
-def _transfers_by_id(session: Session, ids: Iterable[int]) -> dict[int, Transfer]:
-    return {row.id: transfer_from_row(row) for row in _rows(session, _TRANSFERS_BY_ID, ids)}
+def _transfers_by_id(connection: sa.Connection, ids: Iterable[int]) -> dict[int, Transfer]:
+    return {row.id: transfer_from_row(row) for row in _rows(connection, _TRANSFERS_BY_ID, ids)}
 
 
 def _existing_and_failed(
-    session: Session, ids: Iterable[int]
+    connection: sa.Connection, ids: Iterable[int]
 ) -> tuple[dict[int, Transfer], dict[int, CreateTransferResult]]:
     existing: dict[int, Transfer] = {}
     failed: dict[int, CreateTransferResult] = {}
-    for row in _rows(session, _EXISTING_OR_FAILED, ids):
+    for row in _rows(connection, _EXISTING_OR_FAILED, ids):
         if row.result is None:
             existing[row.id] = transfer_from_row(row)
         else:
@@ -202,10 +211,10 @@ def _existing_and_failed(
     return existing, failed
 
 
-def _lock_pending_states(session: Session, ids: Iterable[int]) -> dict[int, PendingState]:
+def _lock_pending_states(connection: sa.Connection, ids: Iterable[int]) -> dict[int, PendingState]:
     return {
         row.transfer_id: PendingState(row.transfer_id, PendingStatus(row.status), row.expires_at_ns)
-        for row in _rows(session, _LOCK_PENDING_STATES, ids)
+        for row in _rows(connection, _LOCK_PENDING_STATES, ids)
     }
 
 
@@ -243,9 +252,10 @@ def expire_pending_transfers(
     )
     if not due_ids:
         return 0
-    holds = _transfers_by_id(session, due_ids)
-    accounts = _lock_accounts(session, _hold_accounts(holds.values()))
-    states = _lock_pending_states(session, due_ids)  # after the account locks, as in batches
+    connection = session.connection()
+    holds = _transfers_by_id(connection, due_ids)
+    accounts = _lock_accounts(connection, _hold_accounts(holds.values()))
+    states = _lock_pending_states(connection, due_ids)  # after the account locks, as in batches
     expired: list[int] = []
     for transfer_id in due_ids:  # already in expiry order
         if states[transfer_id].status is not PendingStatus.PENDING:
@@ -310,7 +320,7 @@ def seal_journal(session: Session, *, limit: int = SEAL_BATCH_MAX, wait: bool = 
     if not entries:
         return 0
     transfers = _transfers_by_id(
-        session, (e.transfer_id for e in entries if e.kind == chain.EntryKind.TRANSFER)
+        session.connection(), (e.transfer_id for e in entries if e.kind == chain.EntryKind.TRANSFER)
     )
     updates: list[dict[str, Any]] = []
     for entry in entries:

@@ -82,8 +82,8 @@ def post_transfers(body: TransferBatchIn, context: Context, _principal: Transfer
     flagged: when one fails, the others answer `linked_event_failed` and none takes effect.
     """
     new = [transfer.to_new() for transfer in body.transfers]
-    outcomes = context.database.run_write(
-        lambda session: create_transfers(session, new, context.clock)
+    outcomes = context.database.run_statement_write(
+        lambda connection: create_transfers(connection, new, context.clock)
     )
     context.metrics.count_transfers(outcomes)
     return BatchOut(results=[EventResult.of(outcome) for outcome in outcomes])
