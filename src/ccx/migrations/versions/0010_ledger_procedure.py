@@ -7,7 +7,9 @@ The function is the only writer of transfers on PostgreSQL and inserts only tran
 accounts it has locked and read, so the two foreign keys from transfers to accounts (a lookup and
 a row lock per key, per transfer: more than half of a batch's insert cost) are dropped there;
 `verify_ledger` still names any journal account that is missing. Accounts get fillfactor 50 so
-that counter updates stay on their page (HOT) and skip the three account indexes.
+that counter updates stay on their page (HOT) and skip the three account indexes. The unique
+index on the journal's `chain_sequence` holds only sealed entries: a new entry (sequence NULL)
+no longer adds an index entry.
 
 Revision ID: 0010
 Revises: 0009
@@ -15,48 +17,13 @@ Revises: 0009
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
-
-INSERT_TRANSFERS = r"""
-CREATE OR REPLACE FUNCTION ledger_insert_transfers(
-    p_id bigint[], p_debit bigint[], p_credit bigint[], p_amount bigint[],
-    p_ledger integer[], p_code integer[], p_flags integer[], p_pending bigint[],
-    p_timeout bigint[], p_ud64 bigint[], p_ud32 integer[], p_ts bigint[], p_made boolean[],
-    p_status text[], p_expires bigint[]
-) RETURNS void LANGUAGE plpgsql
-SET plan_cache_mode = force_generic_plan
--- The made events of a batch, their journal entries and their hold states, in one statement
--- (PL/pgSQL, not SQL: its plan is kept for the session instead of made on every call).
-AS $fn$
-BEGIN
-    WITH new_transfers AS (
-        INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, ledger, code,
-                               flags, pending_id, timeout_s, user_data_64, user_data_32,
-                               timestamp_ns)
-        SELECT v.id, v.debit, v.credit, v.amount, v.ledger, v.code, v.flags, v.pending,
-               v.timeout, v.ud64, v.ud32, v.ts
-          FROM unnest(p_id, p_debit, p_credit, p_amount, p_ledger, p_code, p_flags, p_pending,
-                      p_timeout, p_ud64, p_ud32, p_ts, p_made)
-               AS v(id, debit, credit, amount, ledger, code, flags, pending, timeout, ud64,
-                    ud32, ts, made)
-         WHERE v.made
-        RETURNING id, timestamp_ns
-    ), new_entries AS (
-        INSERT INTO journal_entries (kind, transfer_id, timestamp_ns)
-        SELECT 1, id, timestamp_ns FROM new_transfers ORDER BY timestamp_ns, id
-    )
-    INSERT INTO pending_transfers (transfer_id, status, expires_at_ns)
-    SELECT v.id, v.status, v.expires
-      FROM unnest(p_id, p_status, p_expires, p_made) AS v(id, status, expires, made)
-     WHERE v.made AND v.status IS NOT NULL;
-END
-$fn$;
-"""
 
 CREATE_TRANSFERS = r"""
 CREATE OR REPLACE FUNCTION ledger_create_transfers(
@@ -75,13 +42,13 @@ AS $fn$
 DECLARE
     amount_max CONSTANT bigint := 9223372036854775807;
     n CONSTANT integer := cardinality(p_id);
-    -- accounts the batch may touch, locked in id order
-    a_id bigint[]; a_ledger integer[]; a_flags integer[];
+    small CONSTANT boolean := n <= p_small_max;  -- scalar statements, else set-based ones
+    -- the accounts the batch may touch (sorted ids), as read, and each event's (di, ci)
+    want bigint[]; a_id bigint[]; a_tid tid[]; a_ledger integer[]; a_flags integer[];
     a_dpe bigint[]; a_dpo bigint[]; a_cpe bigint[]; a_cpo bigint[];
     di integer[]; ci integer[];
-    -- stored holds the batch references (h), with their states
-    small CONSTANT boolean := n <= p_small_max;  -- scalar statements, else set-based ones
-    ids bigint[]; v bigint; rec record; pass integer; spec_ids bigint[];
+    v bigint; rec record; pass integer; locked boolean; spec_ids bigint[]; spec_ts bigint[]; moved boolean;
+    stands boolean; blind boolean; moved_max numeric; room_max bigint; counted boolean := false;
     -- pass 1's results
     m_made boolean[]; m_debit bigint[]; m_credit bigint[]; m_amount bigint[]; m_ledger integer[];
     m_code integer[]; m_ts bigint[]; m_status text[]; m_exp bigint[]; m_ids bigint[];
@@ -90,15 +57,17 @@ DECLARE
     o_status text[]; o_exp bigint[];
     f_flags integer[]; f_dpe bigint[]; f_dpo bigint[]; f_cpe bigint[]; f_cpo bigint[];
     f_status text[];
+    -- stored holds the batch references (h), with their states
     has_pend boolean := false;
     h_id bigint[]; h_debit bigint[]; h_credit bigint[]; h_amount bigint[];
     h_ledger integer[]; h_code integer[]; h_flags integer[]; h_ts bigint[];
     h_status text[]; h_status0 text[]; h_exp bigint[]; h_di integer[]; h_ci integer[];
     hk integer[];
     -- stored transfers with the batch's ids (x), and remembered failures
-    xo integer[]; xk integer[]; x_found boolean[]; x_failed text[]; x_debit bigint[]; x_credit bigint[]; x_amount bigint[]; x_ledger integer[];
-    x_code integer[]; x_flags integer[]; x_pending bigint[]; x_timeout bigint[];
-    x_ud64 bigint[]; x_ud32 integer[]; x_hold bigint[];
+    xo integer[]; xk integer[]; x_found boolean[]; x_failed text[]; x_debit bigint[];
+    x_credit bigint[]; x_amount bigint[]; x_ledger integer[]; x_code integer[];
+    x_flags integer[]; x_pending bigint[]; x_timeout bigint[]; x_ud64 bigint[];
+    x_ud32 integer[]; x_hold bigint[];
     prev_same integer[]; pend_last integer[];
     -- what the batch makes
     made boolean[]; tfail boolean[]; res text[];
@@ -133,100 +102,23 @@ BEGIN
           INTO h_id, h_debit, h_credit, h_amount, h_ledger, h_code, h_flags, h_ts
           FROM transfers AS t WHERE t.id = ANY (p_pending);
     END IF;
-    -- 2. Lock every account the batch may touch, in id order, and find each event's. A large
-    --    batch first runs on what it reads without locks and writes its transfers (pass 1), then
-    --    locks, reads again and runs again (pass 2): the locks are held for less than half as
-    --    long. Pass 2 decides; if it made other rows than pass 1, they are rewritten.
+    -- 2. The accounts the batch may touch, sorted.
     IF small THEN
-        ids := '{}';  -- sorted distinct ids, by insertion
+        want := '{}';  -- by insertion
         FOREACH v IN ARRAY p_debit || p_credit || coalesce(h_debit, '{}') || coalesce(h_credit, '{}') LOOP
-            IF v > 0 AND NOT v = ANY (ids) THEN
+            IF v > 0 AND NOT v = ANY (want) THEN
                 j := 1;
-                WHILE j <= cardinality(ids) AND ids[j] < v LOOP j := j + 1; END LOOP;
-                ids := ids[1:j - 1] || v || ids[j:];
-            END IF;
-        END LOOP;
-        a_id := '{}'; a_ledger := '{}'; a_flags := '{}';
-        a_dpe := '{}'; a_dpo := '{}'; a_cpe := '{}'; a_cpo := '{}';
-        FOREACH v IN ARRAY ids LOOP
-            SELECT a.id, a.ledger, a.flags, a.debits_pending, a.debits_posted, a.credits_pending,
-                   a.credits_posted
-              INTO rec FROM accounts AS a WHERE a.id = v FOR UPDATE;
-            IF FOUND THEN
-                a_id := a_id || rec.id; a_ledger := a_ledger || rec.ledger;
-                a_flags := a_flags || rec.flags; a_dpe := a_dpe || rec.debits_pending;
-                a_dpo := a_dpo || rec.debits_posted; a_cpe := a_cpe || rec.credits_pending;
-                a_cpo := a_cpo || rec.credits_posted;
+                WHILE j <= cardinality(want) AND want[j] < v LOOP j := j + 1; END LOOP;
+                want := want[1:j - 1] || v || want[j:];
             END IF;
         END LOOP;
     ELSE
-        SELECT array_agg(s.id), array_agg(s.ledger), array_agg(s.flags), array_agg(s.debits_pending),
-               array_agg(s.debits_posted), array_agg(s.credits_pending), array_agg(s.credits_posted)
-          INTO a_id, a_ledger, a_flags, a_dpe, a_dpo, a_cpe, a_cpo
-          FROM (SELECT id, ledger, flags, debits_pending, debits_posted, credits_pending,
-                       credits_posted
-                  FROM accounts
-                 WHERE id = ANY (p_debit || p_credit || coalesce(h_debit, '{}')
-                                 || coalesce(h_credit, '{}'))
-                 ORDER BY id) AS s;  -- pass 1 reads without locks (below)
+        SELECT array_agg(DISTINCT w.id ORDER BY w.id) INTO want
+          FROM unnest(p_debit || p_credit || coalesce(h_debit, '{}') || coalesce(h_credit, '{}'))
+               AS w(id)
+         WHERE w.id > 0;
     END IF;
-    IF small THEN
-        di := array_fill(NULL::integer, ARRAY[n]); ci := di;
-        FOR k IN 1 .. n LOOP
-            FOR j IN 1 .. coalesce(cardinality(a_id), 0) LOOP
-                IF a_id[j] = p_debit[k] THEN di[k] := j; END IF;
-                IF a_id[j] = p_credit[k] THEN ci[k] := j; END IF;
-            END LOOP;
-        END LOOP;
-    END IF;
-    -- 3. Stored transfers and remembered failures with the batch's ids (after the locks).
-    IF small THEN
-        FOR k IN 1 .. n LOOP
-            SELECT t.id IS NOT NULL AS found, t.debit_account_id, t.credit_account_id, t.amount,
-                   t.ledger, t.code, t.flags, t.pending_id, t.timeout_s, t.user_data_64,
-                   t.user_data_32, h.amount AS hold, f.result
-              INTO rec
-              FROM (SELECT p_id[k] AS id) AS e
-              LEFT JOIN transfers AS t ON t.id = e.id
-              LEFT JOIN transfers AS h ON h.id = t.pending_id AND t.pending_id <> 0
-              LEFT JOIN failed_transfers AS f ON f.id = e.id;
-            IF rec.found OR rec.result IS NOT NULL THEN
-                IF xk IS NULL THEN xk := array_fill(NULL::integer, ARRAY[n]); END IF;
-                xk[k] := coalesce(cardinality(x_found), 0) + 1;
-                x_found := x_found || rec.found; x_debit := x_debit || rec.debit_account_id;
-                x_credit := x_credit || rec.credit_account_id; x_amount := x_amount || rec.amount;
-                x_ledger := x_ledger || rec.ledger; x_code := x_code || rec.code;
-                x_flags := x_flags || rec.flags; x_pending := x_pending || rec.pending_id;
-                x_timeout := x_timeout || rec.timeout_s::bigint; x_ud64 := x_ud64 || rec.user_data_64;
-                x_ud32 := x_ud32 || rec.user_data_32; x_hold := x_hold || rec.hold;
-                x_failed := x_failed || rec.result::text;
-            END IF;
-        END LOOP;
-    ELSE
-        SELECT array_agg(e.ord), array_agg(t.id IS NOT NULL), array_agg(t.debit_account_id),
-               array_agg(t.credit_account_id), array_agg(t.amount), array_agg(t.ledger),
-               array_agg(t.code), array_agg(t.flags), array_agg(t.pending_id),
-               array_agg(t.timeout_s), array_agg(t.user_data_64), array_agg(t.user_data_32),
-               array_agg(h.amount), array_agg(f.result)
-          INTO xo, x_found, x_debit, x_credit, x_amount, x_ledger, x_code, x_flags, x_pending,
-               x_timeout, x_ud64, x_ud32, x_hold, x_failed
-          FROM unnest(p_id) WITH ORDINALITY AS e(id, ord)
-          LEFT JOIN transfers AS t ON t.id = e.id
-          LEFT JOIN transfers AS h ON h.id = t.pending_id AND t.pending_id <> 0
-          LEFT JOIN failed_transfers AS f ON f.id = e.id
-         WHERE t.id IS NOT NULL OR f.id IS NOT NULL;
-        IF xo IS NOT NULL THEN  -- event -> its position in the x arrays
-            xk := array_fill(NULL::integer, ARRAY[n]);
-            FOR j IN 1 .. cardinality(xo) LOOP xk[xo[j]] := j; END LOOP;
-        END IF;
-    END IF;
-    -- 4. Each post/void event's stored hold.
-    IF h_id IS NOT NULL THEN
-        SELECT array_agg(h.k ORDER BY e.ord) INTO hk
-          FROM unnest(p_pending) WITH ORDINALITY AS e(pid, ord)
-          LEFT JOIN unnest(h_id) WITH ORDINALITY AS h(id, k) ON h.id = e.pid;
-    END IF;
-    -- 5. Events that share an id with an earlier event, or name one as their hold.
+    -- 3. Events that share an id with an earlier event, or name one as their hold.
     IF n > 1 AND small THEN
         prev_same := array_fill(NULL::integer, ARRAY[n]); pend_last := prev_same;
         FOR k IN 2 .. n LOOP
@@ -249,35 +141,116 @@ BEGIN
                           WHERE e.pid <> 0 GROUP BY e.ord) AS s ON s.ord = g.ord;
         END IF;
     END IF;
+    -- 4. Each post/void event's stored hold.
+    IF h_id IS NOT NULL THEN
+        SELECT array_agg(h.k ORDER BY e.ord) INTO hk
+          FROM unnest(p_pending) WITH ORDINALITY AS e(pid, ord)
+          LEFT JOIN unnest(h_id) WITH ORDINALITY AS h(id, k) ON h.id = e.pid;
+    END IF;
 
+    -- A small batch locks its accounts, reads, and runs once. A large batch first runs on what
+    -- it reads without locks and writes its transfers (pass 1), then locks and reads again
+    -- (pass 2): the locks are held for a fraction of the time. Pass 2 decides: where pass 1's
+    -- outcomes cannot have changed, its counters move by what changed since; otherwise it runs
+    -- again, and if it made other rows than pass 1, they are rewritten.
     FOR pass IN 1 .. CASE WHEN small THEN 1 ELSE 2 END LOOP
+        locked := small OR pass = 2;
         IF pass = 2 THEN
             m_made := made; m_debit := s_debit; m_credit := s_credit; m_amount := s_amount;
             m_ledger := s_ledger; m_code := s_code; m_ts := s_ts; m_status := e_status;
             m_exp := e_exp; m_ids := a_id;
             f_flags := a_flags; f_dpe := a_dpe; f_dpo := a_dpo; f_cpe := a_cpe; f_cpo := a_cpo;
             f_status := h_status;
-            PERFORM ledger_insert_transfers(p_id, s_debit, s_credit, s_amount, s_ledger, s_code,
-                p_flags, p_pending, p_timeout, p_ud64, p_ud32, s_ts, made, e_status, e_exp);
+            -- Whether pass 1's outcomes are blind to the counters (no account has a limit flag,
+            -- no event balances, none overflowed), and the most the batch moves any counter.
+            SELECT NOT ('overflows_debits' = ANY (res) OR 'overflows_credits' = ANY (res))
+                   AND NOT EXISTS (SELECT FROM unnest(o_flags) AS w(flags) WHERE w.flags & 6 <> 0)
+                   AND NOT EXISTS (SELECT FROM unnest(p_flags) AS e(flags) WHERE e.flags & 48 <> 0),
+                   (SELECT coalesce(sum(e.amount::numeric), 0)
+                      FROM unnest(made, s_amount) AS e(made, amount) WHERE e.made)
+              INTO blind, moved_max;
+            -- (Each side's two counters sum to at most amount_max: the overflow rules keep it.)
+            room_max := CASE WHEN moved_max <= amount_max THEN amount_max - moved_max END;
+            IF blind AND room_max IS NOT NULL AND h_id IS NULL
+                AND cardinality(a_id) = cardinality(want) THEN
+                -- Then pass 1 stands as long as each account's flags are as it read them and no
+                -- counter can overflow: move the counters by what pass 1 moved them, in one
+                -- statement that takes the locks (in id order) and checks each account.
+                WITH applied AS (
+                    UPDATE accounts AS a
+                       SET flags = w.f_flags,
+                           debits_pending = a.debits_pending + (w.f_dpe - w.o_dpe),
+                           debits_posted = a.debits_posted + (w.f_dpo - w.o_dpo),
+                           credits_pending = a.credits_pending + (w.f_cpe - w.o_cpe),
+                           credits_posted = a.credits_posted + (w.f_cpo - w.o_cpo)
+                      FROM unnest(a_id, o_flags, f_flags, f_dpe, o_dpe, f_dpo, o_dpo, f_cpe,
+                                  o_cpe, f_cpo, o_cpo)
+                           AS w(id, o_flags, f_flags, f_dpe, o_dpe, f_dpo, o_dpo, f_cpe, o_cpe,
+                                f_cpo, o_cpo)
+                     WHERE a.id = w.id AND a.flags = w.o_flags
+                       AND greatest(a.debits_pending + a.debits_posted,
+                                    a.credits_pending + a.credits_posted) <= room_max
+                    RETURNING a.id
+                )
+                SELECT array_agg(applied.id) INTO spec_ids FROM applied;
+                IF cardinality(spec_ids) = cardinality(a_id) THEN
+                    counted := true;
+                    EXIT;
+                END IF;
+                -- Some account changed under pass 1: undo the moves (keeping their locks), and
+                -- decide under locks below.
+                UPDATE accounts AS a
+                   SET flags = w.o_flags,
+                       debits_pending = a.debits_pending - (w.f_dpe - w.o_dpe),
+                       debits_posted = a.debits_posted - (w.f_dpo - w.o_dpo),
+                       credits_pending = a.credits_pending - (w.f_cpe - w.o_cpe),
+                       credits_posted = a.credits_posted - (w.f_cpo - w.o_cpo)
+                  FROM unnest(a_id, o_flags, f_dpe, o_dpe, f_dpo, o_dpo, f_cpe, o_cpe, f_cpo,
+                              o_cpo)
+                       AS w(id, o_flags, f_dpe, o_dpe, f_dpo, o_dpo, f_cpe, o_cpe, f_cpo, o_cpo)
+                 WHERE a.id = w.id AND a.id = ANY (spec_ids);
+            END IF;
+        END IF;
+        -- 5. The accounts, locked in id order (each one's row address kept for the update), or
+        --    (pass 1) read without locks.
+        IF locked THEN
+            SELECT array_agg(s.id), array_agg(s.ctid), array_agg(s.ledger), array_agg(s.flags),
+                   array_agg(s.debits_pending), array_agg(s.debits_posted),
+                   array_agg(s.credits_pending), array_agg(s.credits_posted)
+              INTO a_id, a_tid, a_ledger, a_flags, a_dpe, a_dpo, a_cpe, a_cpo
+              FROM (SELECT a.id, a.ctid, a.ledger, a.flags, a.debits_pending, a.debits_posted,
+                           a.credits_pending, a.credits_posted
+                      FROM unnest(want) AS w(id) JOIN accounts AS a ON a.id = w.id
+                     ORDER BY a.id FOR NO KEY UPDATE OF a) AS s;
+        ELSE
             SELECT array_agg(s.id), array_agg(s.ledger), array_agg(s.flags),
                    array_agg(s.debits_pending), array_agg(s.debits_posted),
                    array_agg(s.credits_pending), array_agg(s.credits_posted)
               INTO a_id, a_ledger, a_flags, a_dpe, a_dpo, a_cpe, a_cpo
-              FROM (SELECT id, ledger, flags, debits_pending, debits_posted, credits_pending,
-                           credits_posted
-                      FROM accounts
-                     WHERE id = ANY (p_debit || p_credit || coalesce(h_debit, '{}')
-                                     || coalesce(h_credit, '{}'))
-                     ORDER BY id FOR UPDATE) AS s;
+              FROM (SELECT a.id, a.ledger, a.flags, a.debits_pending, a.debits_posted,
+                           a.credits_pending, a.credits_posted
+                      FROM unnest(want) AS w(id) JOIN accounts AS a ON a.id = w.id
+                     ORDER BY a.id) AS s;
         END IF;
-        IF NOT small AND (pass = 1 OR a_id IS DISTINCT FROM m_ids) THEN  -- each event's accounts
-            SELECT array_agg(d.idx ORDER BY e.ord), array_agg(c.idx ORDER BY e.ord) INTO di, ci
-              FROM unnest(p_debit, p_credit) WITH ORDINALITY AS e(debit, credit, ord)
-              LEFT JOIN unnest(a_id) WITH ORDINALITY AS d(id, idx) ON d.id = e.debit
-              LEFT JOIN unnest(a_id) WITH ORDINALITY AS c(id, idx) ON c.id = e.credit;
+        IF pass = 1 OR a_id IS DISTINCT FROM m_ids THEN  -- each event's accounts
+            IF small THEN
+                di := array_fill(NULL::integer, ARRAY[n]); ci := di;
+                FOR k IN 1 .. n LOOP
+                    FOR j IN 1 .. coalesce(cardinality(a_id), 0) LOOP
+                        IF a_id[j] = p_debit[k] THEN di[k] := j; END IF;
+                        IF a_id[j] = p_credit[k] THEN ci[k] := j; END IF;
+                    END LOOP;
+                END LOOP;
+            ELSE
+                SELECT array_agg(d.idx ORDER BY e.ord), array_agg(c.idx ORDER BY e.ord)
+                  INTO di, ci
+                  FROM unnest(p_debit, p_credit) WITH ORDINALITY AS e(debit, credit, ord)
+                  LEFT JOIN unnest(a_id) WITH ORDINALITY AS d(id, idx) ON d.id = e.debit
+                  LEFT JOIN unnest(a_id) WITH ORDINALITY AS c(id, idx) ON c.id = e.credit;
+            END IF;
         END IF;
         IF h_id IS NOT NULL THEN
-            IF small OR pass = 2 THEN  -- lock the holds' states after the accounts
+            IF locked THEN  -- lock the holds' states after the accounts
                 PERFORM 1 FROM (SELECT transfer_id FROM pending_transfers
                                  WHERE transfer_id = ANY (h_id)
                                  ORDER BY transfer_id FOR UPDATE) AS p;
@@ -291,16 +264,79 @@ BEGIN
               LEFT JOIN unnest(a_id) WITH ORDINALITY AS c(id, idx) ON c.id = h.credit;
             h_status0 := h_status;
         END IF;
+        -- 6. Stored transfers and remembered failures with the batch's ids (after the locks,
+        --    for a small batch).
+        IF pass = 1 THEN
+            IF small THEN
+                FOR k IN 1 .. n LOOP
+                    SELECT t.id IS NOT NULL AS found, t.debit_account_id, t.credit_account_id,
+                           t.amount, t.ledger, t.code, t.flags, t.pending_id, t.timeout_s,
+                           t.user_data_64, t.user_data_32, h.amount AS hold, f.result
+                      INTO rec
+                      FROM (SELECT p_id[k] AS id) AS e
+                      LEFT JOIN transfers AS t ON t.id = e.id
+                      LEFT JOIN transfers AS h ON h.id = t.pending_id AND t.pending_id <> 0
+                      LEFT JOIN failed_transfers AS f ON f.id = e.id;
+                    IF rec.found OR rec.result IS NOT NULL THEN
+                        IF xk IS NULL THEN xk := array_fill(NULL::integer, ARRAY[n]); END IF;
+                        xk[k] := coalesce(cardinality(x_found), 0) + 1;
+                        x_found := x_found || rec.found; x_debit := x_debit || rec.debit_account_id;
+                        x_credit := x_credit || rec.credit_account_id;
+                        x_amount := x_amount || rec.amount; x_ledger := x_ledger || rec.ledger;
+                        x_code := x_code || rec.code; x_flags := x_flags || rec.flags;
+                        x_pending := x_pending || rec.pending_id;
+                        x_timeout := x_timeout || rec.timeout_s::bigint;
+                        x_ud64 := x_ud64 || rec.user_data_64; x_ud32 := x_ud32 || rec.user_data_32;
+                        x_hold := x_hold || rec.hold; x_failed := x_failed || rec.result::text;
+                    END IF;
+                END LOOP;
+            ELSE
+                SELECT array_agg(e.ord), array_agg(t.id IS NOT NULL), array_agg(t.debit_account_id),
+                       array_agg(t.credit_account_id), array_agg(t.amount), array_agg(t.ledger),
+                       array_agg(t.code), array_agg(t.flags), array_agg(t.pending_id),
+                       array_agg(t.timeout_s), array_agg(t.user_data_64), array_agg(t.user_data_32),
+                       array_agg(h.amount), array_agg(f.result)
+                  INTO xo, x_found, x_debit, x_credit, x_amount, x_ledger, x_code, x_flags,
+                       x_pending, x_timeout, x_ud64, x_ud32, x_hold, x_failed
+                  FROM unnest(p_id) WITH ORDINALITY AS e(id, ord)
+                  LEFT JOIN transfers AS t ON t.id = e.id
+                  LEFT JOIN transfers AS h ON h.id = t.pending_id AND t.pending_id <> 0
+                  LEFT JOIN failed_transfers AS f ON f.id = e.id
+                 WHERE t.id IS NOT NULL OR f.id IS NOT NULL;
+                IF xo IS NOT NULL THEN  -- event -> its position in the x arrays
+                    xk := array_fill(NULL::integer, ARRAY[n]);
+                    FOR j IN 1 .. cardinality(xo) LOOP xk[xo[j]] := j; END LOOP;
+                END IF;
+            END IF;
+        END IF;
         IF pass = 1 AND NOT small THEN  -- what pass 1 read
             o_flags := a_flags; o_dpe := a_dpe; o_dpo := a_dpo; o_cpe := a_cpe; o_cpo := a_cpo;
             o_status := h_status; o_exp := h_exp;
-        ELSIF pass = 2 AND a_id = m_ids AND a_flags = o_flags AND a_dpe = o_dpe
-            AND a_dpo = o_dpo AND a_cpe = o_cpe AND a_cpo = o_cpo
+        ELSIF pass = 2 AND a_id = m_ids AND a_flags = o_flags
             AND h_status IS NOT DISTINCT FROM o_status AND h_exp IS NOT DISTINCT FROM o_exp THEN
-            -- Nothing pass 1 read has changed since: its results stand.
-            a_flags := f_flags; a_dpe := f_dpe; a_dpo := f_dpo; a_cpe := f_cpe; a_cpo := f_cpo;
-            h_status := f_status;
-            EXIT;
+            -- Only counters may have changed since pass 1: its outcomes stand if they are blind
+            -- to the counters and none can overflow now.
+            moved := a_dpe <> o_dpe OR a_dpo <> o_dpo OR a_cpe <> o_cpe OR a_cpo <> o_cpo;
+            IF NOT moved THEN  -- nothing pass 1 read has changed
+                a_dpe := f_dpe; a_dpo := f_dpo; a_cpe := f_cpe; a_cpo := f_cpo;
+                a_flags := f_flags; h_status := f_status;
+                EXIT;
+            END IF;
+            IF blind AND room_max IS NOT NULL THEN
+                SELECT coalesce(bool_and(greatest(w.dpe + w.dpo, w.cpe + w.cpo) <= room_max), false)
+                  INTO stands
+                  FROM unnest(a_dpe, a_dpo, a_cpe, a_cpo) AS w(dpe, dpo, cpe, cpo);
+                IF stands THEN  -- each counter moves by what pass 1 moved it
+                    SELECT array_agg(w.dpe + (w.fdpe - w.odpe)), array_agg(w.dpo + (w.fdpo - w.odpo)),
+                           array_agg(w.cpe + (w.fcpe - w.ocpe)), array_agg(w.cpo + (w.fcpo - w.ocpo))
+                      INTO a_dpe, a_dpo, a_cpe, a_cpo
+                      FROM unnest(a_dpe, a_dpo, a_cpe, a_cpo, f_dpe, f_dpo, f_cpe, f_cpo,
+                                  o_dpe, o_dpo, o_cpe, o_cpo)
+                           AS w(dpe, dpo, cpe, cpo, fdpe, fdpo, fcpe, fcpo, odpe, odpo, ocpe, ocpo);
+                    a_flags := f_flags; h_status := f_status;
+                    EXIT;
+                END IF;
+            END IF;
         END IF;
         made := array_fill(false, ARRAY[n]);
         tfail := array_fill(false, ARRAY[n]);
@@ -587,39 +623,60 @@ BEGIN
             END IF;
             i := chain_end + 1;
         END LOOP;
-    END LOOP;
 
-    -- 7. Write what the batch made.
-    IF small THEN
-        IF true = ANY (made) THEN
-            PERFORM ledger_insert_transfers(p_id, s_debit, s_credit, s_amount, s_ledger, s_code,
-                p_flags, p_pending, p_timeout, p_ud64, p_ud32, s_ts, made, e_status, e_exp);
-        END IF;
-    ELSE
-        IF made IS DISTINCT FROM m_made OR s_debit IS DISTINCT FROM m_debit
-            OR s_credit IS DISTINCT FROM m_credit OR s_amount IS DISTINCT FROM m_amount
-            OR s_ledger IS DISTINCT FROM m_ledger OR s_code IS DISTINCT FROM m_code
-            OR s_ts IS DISTINCT FROM m_ts OR e_status IS DISTINCT FROM m_status
-            OR e_exp IS DISTINCT FROM m_exp THEN
+        -- 7. Write the pass's transfers, journal entries and hold states: a small batch's, pass
+        --    1's, or pass 2's where they differ from pass 1's.
+        IF pass = 2 THEN
+            IF made = m_made AND s_debit = m_debit AND s_credit = m_credit
+                AND s_amount = m_amount AND s_ledger = m_ledger AND s_code = m_code
+                AND s_ts = m_ts AND e_status IS NOT DISTINCT FROM m_status
+                AND e_exp IS NOT DISTINCT FROM m_exp THEN
+                EXIT;
+            END IF;
             -- Pass 1's rows (this transaction's own, never seen by others) give way to pass 2's.
-            SELECT array_agg(v.id) INTO spec_ids
-              FROM unnest(p_id, m_made) AS v(id, made) WHERE v.made;
-            DELETE FROM journal_entries WHERE kind = 1 AND transfer_id = ANY (spec_ids);
+            SELECT array_agg(v.id), array_agg(v.ts) INTO spec_ids, spec_ts
+              FROM unnest(p_id, m_ts, m_made) AS v(id, ts, made) WHERE v.made;
+            DELETE FROM journal_entries
+             WHERE chain_sequence IS NULL AND timestamp_ns = ANY (spec_ts)
+               AND kind = 1 AND transfer_id = ANY (spec_ids);
             DELETE FROM pending_transfers WHERE transfer_id = ANY (spec_ids);
             DELETE FROM transfers WHERE id = ANY (spec_ids);
-            PERFORM ledger_insert_transfers(p_id, s_debit, s_credit, s_amount, s_ledger, s_code,
-                p_flags, p_pending, p_timeout, p_ud64, p_ud32, s_ts, made, e_status, e_exp);
         END IF;
-    END IF;
-    IF true = ANY (made) THEN
+        IF true = ANY (made) THEN
+            WITH new_transfers AS (
+                INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, ledger,
+                                       code, flags, pending_id, timeout_s, user_data_64,
+                                       user_data_32, timestamp_ns)
+                SELECT e.id, e.debit, e.credit, e.amount, e.ledger, e.code, e.flags, e.pending,
+                       e.timeout, e.ud64, e.ud32, e.ts
+                  FROM unnest(p_id, s_debit, s_credit, s_amount, s_ledger, s_code, p_flags,
+                              p_pending, p_timeout, p_ud64, p_ud32, s_ts, made)
+                       AS e(id, debit, credit, amount, ledger, code, flags, pending, timeout,
+                            ud64, ud32, ts, made)
+                 WHERE e.made
+                RETURNING id, timestamp_ns
+            ), new_entries AS (
+                INSERT INTO journal_entries (kind, transfer_id, timestamp_ns)
+                SELECT 1, t.id, t.timestamp_ns FROM new_transfers AS t
+                 ORDER BY t.timestamp_ns, t.id
+            )
+            INSERT INTO pending_transfers (transfer_id, status, expires_at_ns)
+            SELECT e.id, e.status, e.expires
+              FROM unnest(p_id, e_status, e_exp, made) AS e(id, status, expires, made)
+             WHERE e.made AND e.status IS NOT NULL;
+        END IF;
+    END LOOP;
+
+    -- 8. Counters (by row address: the rows are locked), hold states, remembered failures.
+    IF true = ANY (made) AND NOT counted THEN
         UPDATE accounts AS a
-           SET flags = v.flags, debits_pending = v.dpe, debits_posted = v.dpo,
-               credits_pending = v.cpe, credits_posted = v.cpo
-          FROM unnest(a_id, a_flags, a_dpe, a_dpo, a_cpe, a_cpo)
-               AS v(id, flags, dpe, dpo, cpe, cpo)
-         WHERE a.id = v.id
+           SET flags = w.flags, debits_pending = w.dpe, debits_posted = w.dpo,
+               credits_pending = w.cpe, credits_posted = w.cpo
+          FROM unnest(a_tid, a_flags, a_dpe, a_dpo, a_cpe, a_cpo)
+               AS w(tid, flags, dpe, dpo, cpe, cpo)
+         WHERE a.ctid = w.tid
            AND (a.flags, a.debits_pending, a.debits_posted, a.credits_pending, a.credits_posted)
-               IS DISTINCT FROM (v.flags, v.dpe, v.dpo, v.cpe, v.cpo);
+               IS DISTINCT FROM (w.flags, w.dpe, w.dpo, w.cpe, w.cpo);
     END IF;
     IF h_status IS DISTINCT FROM h_status0 THEN
         UPDATE pending_transfers AS p SET status = v.status
@@ -645,11 +702,11 @@ $fn$;
 DROP_FUNCTIONS = (
     "DROP FUNCTION IF EXISTS ledger_create_transfers(bigint[], bigint[], bigint[], bigint[],"
     " integer[], integer[], integer[], bigint[], bigint[], bigint[], integer[], bigint, integer)",
-    "DROP FUNCTION IF EXISTS ledger_insert_transfers(bigint[], bigint[], bigint[], bigint[],"
-    " integer[], integer[], integer[], bigint[], bigint[], bigint[], integer[], bigint[],"
-    " boolean[], text[], bigint[])",
 )
 
+
+_SEQUENCE_KEY = "journal_entries_chain_sequence_key"
+_SEQUENCE_INDEX = "ux_journal_entries_chain_sequence"  # sealed entries only: no NULL entries
 
 _ACCOUNT_KEYS = (
     ("transfers_debit_account_id_fkey", "debit_account_id"),
@@ -660,16 +717,25 @@ _ACCOUNT_KEYS = (
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute(INSERT_TRANSFERS)
     op.execute(CREATE_TRANSFERS)
     for name, _ in _ACCOUNT_KEYS:
         op.drop_constraint(name, "transfers", type_="foreignkey")
     op.execute("ALTER TABLE accounts SET (fillfactor = 50)")
+    op.drop_constraint(_SEQUENCE_KEY, "journal_entries", type_="unique")
+    op.create_index(
+        _SEQUENCE_INDEX,
+        "journal_entries",
+        ["chain_sequence"],
+        unique=True,
+        postgresql_where=sa.text("chain_sequence IS NOT NULL"),
+    )
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
+    op.drop_index(_SEQUENCE_INDEX, table_name="journal_entries")
+    op.create_unique_constraint(_SEQUENCE_KEY, "journal_entries", ["chain_sequence"])
     op.execute("ALTER TABLE accounts RESET (fillfactor)")
     for name, column in _ACCOUNT_KEYS:
         op.create_foreign_key(name, "transfers", "accounts", [column], ["id"])
