@@ -130,6 +130,7 @@ class Database:
         if self.dialect is Dialect.SQLITE:
             self.engine = _sqlite_engine(self.url, read_only=False)
             self._read_engine = _sqlite_engine(self.url, read_only=True)
+            self._statement_engine = self.engine  # a statement write is a write transaction
         else:
             # No pre-ping (a round trip per transaction): a dropped connection fails its
             # transaction, which `run_write` re-runs on a fresh one.
@@ -138,7 +139,16 @@ class Database:
             )
             # A read sees one snapshot (so `ccx ledger verify` can run beside live writes).
             self._read_engine = self.engine.execution_options(isolation_level="REPEATABLE READ")
-        self._autocommit_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            # Statement writes get a pool of their own, always in autocommit: setting and
+            # resetting the isolation level on a shared connection costs more than the rest of
+            # a one-transfer call's client side.
+            self._statement_engine = sa.create_engine(
+                self.url,
+                pool_size=pool_size,
+                max_overflow=0,
+                pool_recycle=POOL_RECYCLE_S,
+                isolation_level="AUTOCOMMIT",
+            )
         self._writer = sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._reader = sessionmaker(self._read_engine, expire_on_commit=False, autoflush=False)
 
@@ -162,7 +172,7 @@ class Database:
         without BEGIN and COMMIT round trips. On SQLite it runs in a write transaction.
         """
         if self.dialect is Dialect.POSTGRESQL:
-            with self._autocommit_engine.connect() as connection:
+            with self._statement_engine.connect() as connection:
                 yield connection
         else:
             with self.engine.begin() as connection:
@@ -182,6 +192,7 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
         self._read_engine.dispose()
+        self._statement_engine.dispose()
 
 
 def _alembic_config(connection: sa.Connection) -> AlembicConfig:

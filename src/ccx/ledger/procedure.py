@@ -3,17 +3,21 @@
 The function (migration 0010) applies the same rules as `core.apply_transfers`, in the same
 order, inside the server: it locks the accounts in id order, runs the events, and writes the
 transfers, journal entries, hold states, remembered failures and counters, so a batch costs one
-round trip. `core` stays the reference: SQLite runs it, and tests run the same batches on both
+round trip. A batch of one plain transfer (no flags, hold or timeout: the commonest call) goes to
+`ledger_create_transfer` instead, which applies the rules such a transfer meets in a few
+statements. `core` stays the reference: SQLite runs it, and tests run the same batches on both
 backends and require the same outcomes and rows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
+from psycopg.types.numeric import Int4, Int8
 
-from ccx.ledger.types import CreateTransferResult, NewTransfer, TransferOutcome
+from ccx.ledger.types import CreateTransferResult, NewTransfer, TransferFlags, TransferOutcome
 
 SMALL_BATCH_MAX = 16
 """Batches up to this size run on one-row statements (each costs less than a set-based one)."""
@@ -24,12 +28,15 @@ _CALL = (
     " %s::integer[], %s::bigint[], %s::bigint[], %s::bigint[], %s::integer[], %s::bigint,"
     " %s::integer)"
 )
+_CALL_ONE = "SELECT ledger_create_transfer(%s, %s, %s, %s, %s, %s, %s, %s, %s)"
 
 
 def create_transfers(
     connection: sa.Connection, transfers: Sequence[NewTransfer], now_ns: int
 ) -> list[TransferOutcome]:
     """Apply `transfers` in the caller's transaction; event i gets timestamp now_ns + i."""
+    if len(transfers) == 1 and _is_plain(transfers[0]):
+        return [_create_plain_transfer(connection, transfers[0], now_ns)]
     columns = (
         _array([t.id for t in transfers]),
         _array([t.debit_account_id for t in transfers]),
@@ -43,14 +50,7 @@ def create_transfers(
         _array([t.user_data_64 for t in transfers]),
         _array([t.user_data_32 for t in transfers]),
     )
-    cursor = connection.connection.cursor()  # the driver's own: no result set-up per call
-    try:
-        cursor.execute(_CALL, (*columns, now_ns, SMALL_BATCH_MAX))
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
-    assert row is not None, "ledger_create_transfers returns one row"
-    indexes, results = row
+    indexes, results = _call(connection, _CALL, (*columns, now_ns, SMALL_BATCH_MAX))
     outcomes = [
         TransferOutcome(index, transfer.id, CreateTransferResult.OK)
         for index, transfer in enumerate(transfers)
@@ -58,6 +58,44 @@ def create_transfers(
     for index, result in zip(indexes, results, strict=True):
         outcomes[index] = TransferOutcome(index, transfers[index].id, CreateTransferResult(result))
     return outcomes
+
+
+def _is_plain(transfer: NewTransfer) -> bool:
+    return (
+        transfer.flags == TransferFlags.NONE and not transfer.pending_id and not transfer.timeout_s
+    )
+
+
+def _create_plain_transfer(
+    connection: sa.Connection, transfer: NewTransfer, now_ns: int
+) -> TransferOutcome:
+    arguments = (
+        Int8(transfer.id),
+        Int8(transfer.debit_account_id),
+        Int8(transfer.credit_account_id),
+        Int8(transfer.amount),
+        Int4(transfer.ledger),
+        Int4(transfer.code),
+        Int8(transfer.user_data_64),
+        Int4(transfer.user_data_32),
+        Int8(now_ns),
+    )  # typed, so every call shares one prepared statement
+    (result,) = _call(connection, _CALL_ONE, arguments)
+    return TransferOutcome(0, transfer.id, CreateTransferResult(result))
+
+
+def _call(
+    connection: sa.Connection, statement: str, arguments: tuple[object, ...]
+) -> tuple[Any, ...]:
+    """The one row a function call returns, through the driver's own cursor (no result set-up)."""
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(statement, arguments)
+        row: tuple[Any, ...] | None = cursor.fetchone()
+    finally:
+        cursor.close()
+    assert row is not None, "a ledger function returns one row"
+    return row
 
 
 def _array(values: list[int]) -> str:

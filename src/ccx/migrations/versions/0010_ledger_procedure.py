@@ -213,7 +213,21 @@ BEGIN
         END IF;
         -- 5. The accounts, locked in id order (each one's row address kept for the update), or
         --    (pass 1) read without locks.
-        IF locked THEN
+        IF small THEN
+            a_id := '{}'; a_tid := '{}'; a_ledger := '{}'; a_flags := '{}';
+            a_dpe := '{}'; a_dpo := '{}'; a_cpe := '{}'; a_cpo := '{}';
+            FOREACH v IN ARRAY want LOOP
+                SELECT a.id, a.ctid, a.ledger, a.flags, a.debits_pending, a.debits_posted,
+                       a.credits_pending, a.credits_posted
+                  INTO rec FROM accounts AS a WHERE a.id = v FOR NO KEY UPDATE;
+                IF FOUND THEN
+                    a_id := a_id || rec.id; a_tid := a_tid || rec.ctid; a_ledger := a_ledger || rec.ledger;
+                    a_flags := a_flags || rec.flags; a_dpe := a_dpe || rec.debits_pending;
+                    a_dpo := a_dpo || rec.debits_posted; a_cpe := a_cpe || rec.credits_pending;
+                    a_cpo := a_cpo || rec.credits_posted;
+                END IF;
+            END LOOP;
+        ELSIF locked THEN
             SELECT array_agg(s.id), array_agg(s.ctid), array_agg(s.ledger), array_agg(s.flags),
                    array_agg(s.debits_pending), array_agg(s.debits_posted),
                    array_agg(s.credits_pending), array_agg(s.credits_posted)
@@ -699,9 +713,93 @@ END
 $fn$;
 """
 
+CREATE_TRANSFER = r"""
+CREATE OR REPLACE FUNCTION ledger_create_transfer(
+    p_id bigint, p_debit bigint, p_credit bigint, p_amount bigint, p_ledger integer,
+    p_code integer, p_ud64 bigint, p_ud32 integer, p_now bigint
+) RETURNS text LANGUAGE plpgsql
+SET plan_cache_mode = force_generic_plan
+SET enable_seqscan = off
+-- One plain transfer (no flags, no hold, no timeout), alone in its batch: the rules of
+-- `ccx.ledger.core` such a transfer meets, in the same order, as ledger_create_transfers
+-- applies them, in a few statements (that function's set-up costs more than one transfer).
+AS $fn$
+DECLARE
+    amount_max CONSTANT bigint := 9223372036854775807;
+    lo record; hi record; d record; c record; x record; r text;
+BEGIN
+    -- the two accounts, locked in id order
+    SELECT a.ctid, a.id, a.ledger, a.flags, a.debits_pending AS dpe, a.debits_posted AS dpo,
+           a.credits_pending AS cpe, a.credits_posted AS cpo
+      INTO lo FROM accounts AS a WHERE a.id = least(p_debit, p_credit) FOR NO KEY UPDATE;
+    SELECT a.ctid, a.id, a.ledger, a.flags, a.debits_pending AS dpe, a.debits_posted AS dpo,
+           a.credits_pending AS cpe, a.credits_posted AS cpo
+      INTO hi FROM accounts AS a WHERE a.id = greatest(p_debit, p_credit) FOR NO KEY UPDATE;
+    IF p_debit < p_credit THEN d := lo; c := hi; ELSE d := hi; c := lo; END IF;
+    -- a stored transfer with this id, or a remembered failure
+    SELECT t.id AS stored_id, t.debit_account_id, t.credit_account_id, t.amount, t.ledger, t.code,
+           t.flags, t.pending_id, t.timeout_s, t.user_data_64, t.user_data_32, f.result
+      INTO x
+      FROM (SELECT p_id AS id) AS e
+      LEFT JOIN transfers AS t ON t.id = e.id
+      LEFT JOIN failed_transfers AS f ON f.id = e.id;
+    r := CASE
+        WHEN p_id = 0 THEN 'id_must_not_be_zero'
+        WHEN x.stored_id IS NOT NULL THEN
+            CASE WHEN x.flags = 0 AND x.pending_id = 0 AND x.timeout_s = 0
+                      AND x.user_data_64 = p_ud64 AND x.user_data_32 = p_ud32
+                      AND x.debit_account_id = p_debit AND x.credit_account_id = p_credit
+                      AND x.ledger = p_ledger AND x.code = p_code AND x.amount = p_amount
+                 THEN 'exists' ELSE 'exists_with_different_fields' END
+        WHEN x.result IS NOT NULL THEN 'id_already_failed'
+        WHEN p_debit = 0 THEN 'debit_account_id_must_not_be_zero'
+        WHEN p_credit = 0 THEN 'credit_account_id_must_not_be_zero'
+        WHEN p_debit = p_credit THEN 'accounts_must_be_different'
+        WHEN p_ledger = 0 THEN 'ledger_must_not_be_zero'
+        WHEN p_code = 0 THEN 'code_must_not_be_zero'
+        WHEN d.id IS NULL THEN 'debit_account_not_found'
+        WHEN c.id IS NULL THEN 'credit_account_not_found'
+        WHEN d.ledger <> c.ledger THEN 'accounts_must_have_the_same_ledger'
+        WHEN p_ledger <> d.ledger THEN 'transfer_must_have_the_same_ledger_as_accounts'
+        WHEN d.flags & 32 <> 0 THEN 'debit_account_already_closed'
+        WHEN c.flags & 32 <> 0 THEN 'credit_account_already_closed'
+        WHEN p_amount > amount_max - (d.dpe + d.dpo) THEN 'overflows_debits'
+        WHEN p_amount > amount_max - (c.cpe + c.cpo) THEN 'overflows_credits'
+        WHEN d.flags & 2 <> 0 AND d.dpe + d.dpo + p_amount > d.cpo THEN 'exceeds_credits'
+        WHEN c.flags & 4 <> 0 AND c.cpe + c.cpo + p_amount > c.dpo THEN 'exceeds_debits'
+        ELSE 'ok' END;
+    IF r = 'ok' THEN
+        WITH new_transfer AS (
+            INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, ledger, code,
+                                   flags, pending_id, timeout_s, user_data_64, user_data_32,
+                                   timestamp_ns)
+            VALUES (p_id, p_debit, p_credit, p_amount, p_ledger, p_code, 0, 0, 0, p_ud64, p_ud32,
+                    p_now)
+            RETURNING id, timestamp_ns
+        ), new_entry AS (
+            INSERT INTO journal_entries (kind, transfer_id, timestamp_ns)
+            SELECT 1, t.id, t.timestamp_ns FROM new_transfer AS t
+        )
+        UPDATE accounts AS a  -- by row address: the rows are locked
+           SET debits_posted = a.debits_posted + CASE WHEN a.id = p_debit THEN p_amount ELSE 0 END,
+               credits_posted = a.credits_posted
+                                + CASE WHEN a.id = p_credit THEN p_amount ELSE 0 END
+         WHERE a.ctid = ANY (ARRAY[d.ctid, c.ctid]) AND p_amount <> 0;
+    ELSIF r IN ('debit_account_not_found', 'credit_account_not_found',
+                'debit_account_already_closed', 'credit_account_already_closed',
+                'exceeds_credits', 'exceeds_debits') THEN
+        INSERT INTO failed_transfers (id, result, timestamp_ns) VALUES (p_id, r, p_now);
+    END IF;
+    RETURN r;
+END
+$fn$;
+"""
+
 DROP_FUNCTIONS = (
     "DROP FUNCTION IF EXISTS ledger_create_transfers(bigint[], bigint[], bigint[], bigint[],"
     " integer[], integer[], integer[], bigint[], bigint[], bigint[], integer[], bigint, integer)",
+    "DROP FUNCTION IF EXISTS ledger_create_transfer(bigint, bigint, bigint, bigint, integer,"
+    " integer, bigint, integer, bigint)",
 )
 
 
@@ -718,6 +816,7 @@ def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute(CREATE_TRANSFERS)
+    op.execute(CREATE_TRANSFER)
     for name, _ in _ACCOUNT_KEYS:
         op.drop_constraint(name, "transfers", type_="foreignkey")
     op.execute("ALTER TABLE accounts SET (fillfactor = 50)")
