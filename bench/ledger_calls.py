@@ -65,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.calls < 1 or args.accounts < 2 or not 1 <= args.batch_size <= BATCH_SIZE_MAX:
         parser.error(f"need --calls >= 1, --accounts >= 2, 1 <= --batch-size <= {BATCH_SIZE_MAX}")
     database = open_database(database_url(args.postgres_url, LEDGER_DATABASE), pool_size=1)
-    with database.engine.connect() as connection:  # the pool's one connection, kept
+    with database.write_statement() as connection:  # the statement pool's one connection, kept
         pid = int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
     clock = SystemClock()
     for batch in _batches(WARMUP_CALLS, args.batch_size, args.accounts, seed=1):
