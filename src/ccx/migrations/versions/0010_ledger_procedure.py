@@ -58,7 +58,7 @@ DECLARE
     f_flags integer[]; f_dpe bigint[]; f_dpo bigint[]; f_cpe bigint[]; f_cpo bigint[];
     f_status text[];
     -- stored holds the batch references (h), with their states
-    has_pend boolean := false;
+    has_pend boolean;
     h_id bigint[]; h_debit bigint[]; h_credit bigint[]; h_amount bigint[];
     h_ledger integer[]; h_code integer[]; h_flags integer[]; h_ts bigint[];
     h_status text[]; h_status0 text[]; h_exp bigint[]; h_di integer[]; h_ci integer[];
@@ -92,9 +92,7 @@ BEGIN
         RETURN;
     END IF;
     -- 1. Holds referenced by post/void events (immutable rows: read without a lock).
-    FOR k IN 1 .. n LOOP
-        IF p_pending[k] <> 0 THEN has_pend := true; EXIT; END IF;
-    END LOOP;
+    has_pend := NOT p_pending <@ ARRAY[0::bigint];
     IF has_pend THEN
         SELECT array_agg(t.id), array_agg(t.debit_account_id), array_agg(t.credit_account_id),
                array_agg(t.amount), array_agg(t.ledger), array_agg(t.code), array_agg(t.flags),
@@ -703,12 +701,10 @@ BEGIN
           FROM unnest(p_id, res, tfail) AS v(id, result, tfail)
          WHERE v.tfail;
     END IF;
-    r_index := '{}'; r_result := '{}';
-    FOR k IN 1 .. n LOOP
-        IF res[k] <> 'ok' THEN
-            r_index := r_index || (k - 1); r_result := r_result || res[k];
-        END IF;
-    END LOOP;
+    SELECT coalesce(array_agg((e.ord - 1)::integer), '{}'), coalesce(array_agg(e.result), '{}')
+      INTO r_index, r_result
+      FROM unnest(res) WITH ORDINALITY AS e(result, ord)
+     WHERE e.result <> 'ok';
 END
 $fn$;
 """
