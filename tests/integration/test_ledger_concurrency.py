@@ -16,7 +16,7 @@ import pytest
 
 from ccx.clock import SimulatedClock
 from ccx.db import Database, Dialect
-from ccx.ledger import queries, service
+from ccx.ledger import procedure, queries, service
 from ccx.ledger.types import (
     AccountFlags,
     CreateTransferResult,
@@ -149,6 +149,55 @@ def test_racing_overdrafts_keep_every_limit_and_every_acknowledged_transfer(
         # Money is conserved: what the issuer issued is all somewhere.
         held = sum(accounts[a].balance_posted for a in [*LIMITED, SINK])
         assert held == -accounts[ISSUER].balance_posted == FUNDING * len(LIMITED)
+    seal_and_verify(funded, clock)
+
+
+def test_racing_large_batches_count_every_acknowledged_transfer_once(
+    funded: Database, clock: SimulatedClock
+) -> None:
+    # Batches larger than the function's one-row path. Half move money only between accounts
+    # without limits (their counters are moved in one checked UPDATE after an unlocked run), half
+    # also spend from limited accounts (run again under the locks whenever a counter moved).
+    # They share the issuer and the sink, so every batch races every other one.
+    rng = random.Random(11)
+    size = procedure.SMALL_BATCH_MAX + 8
+    batches, next_id = [], 100_000
+    for index in range(THREADS * 3):
+        batch, sources = [], [ISSUER, *LIMITED] if index % 2 else [ISSUER, SINK]
+        for _ in range(size):
+            debit = rng.choice(sources)
+            credit = SINK if debit != SINK else ISSUER
+            batch.append(NewTransfer(next_id, debit, credit, rng.randint(1, 60), LEDGER, 1))
+            next_id += 1
+        batches.append(batch)
+
+    def submit(index: int) -> list[R]:
+        batch = batches[index]
+        outcomes = funded.run_statement_write(
+            lambda connection: service.create_transfers(connection, batch, clock)
+        )
+        return [o.result for o in outcomes]
+
+    results = race(len(batches), submit)
+
+    counts = Counter(r for batch in results for r in batch)
+    assert counts[R.EXCEEDS_CREDITS] > 0
+    assert set(counts) <= {R.OK, R.EXCEEDS_CREDITS}
+    expected = {a: [0, FUNDING] for a in LIMITED} | {SINK: [0, 0], ISSUER: [FUNDING * 4, 0]}
+    for batch, outcome in zip(batches, results, strict=True):
+        for transfer, result in zip(batch, outcome, strict=True):
+            if result is R.OK:
+                expected[transfer.debit_account_id][0] += transfer.amount
+                expected[transfer.credit_account_id][1] += transfer.amount
+    with funded.read() as session:
+        accounts = {a.id: a for a in queries.list_accounts(session, limit=100, ledger=LEDGER)}
+    for account_id, (debits, credits) in expected.items():
+        assert (accounts[account_id].debits_posted, accounts[account_id].credits_posted) == (
+            debits,
+            credits,
+        ), account_id
+    for account_id in LIMITED:
+        assert accounts[account_id].balance_posted >= 0
     seal_and_verify(funded, clock)
 
 
