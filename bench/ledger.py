@@ -13,6 +13,9 @@ Each ledger client is its own process (threads would share one GIL) with one con
 clients start together, warm up, then count the transfers committed in a fixed window. After
 the timed phases the journal is sealed and the whole ledger verified (not timed).
 
+With ``--rounds R`` the three phases run R times in turn (each ratio then compares phases
+measured minutes, not a quarter of an hour, apart) and the last line gives the median ratios.
+
 Run: ``.venv/bin/python -m bench.ledger --clients 8 --seconds 20`` (docs/benchmarks.md).
 """
 
@@ -67,6 +70,7 @@ SERVER_SETTINGS = (
     "autovacuum",
 )
 BUSY_FRACTION = 0.10
+ROUNDS_MAX = 10
 READY_TIMEOUT_S = 120.0
 RESULT_GRACE_S = 120.0
 START_DELAY_S = 0.2
@@ -84,6 +88,7 @@ class Options:
     batch_size: int
     warmup: float
     scale: int
+    rounds: int
 
 
 @dataclass(frozen=True)
@@ -144,9 +149,14 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         "--warmup", type=float, default=2.0, help="seconds run before each ledger window"
     )
     parser.add_argument("--scale", type=int, default=0, help="pgbench scale (raised to --clients)")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="times the three phases run (median ratios)"
+    )
     args = parser.parse_args(argv)
     if args.clients < 1 or args.seconds <= 0 or args.accounts < 2 or args.warmup < 0:
         parser.error("need --clients >= 1, --seconds > 0, --accounts >= 2, --warmup >= 0")
+    if not 1 <= args.rounds <= ROUNDS_MAX:
+        parser.error(f"--rounds must be 1..{ROUNDS_MAX}")
     if not 1 <= args.batch_size <= BATCH_SIZE_MAX:
         parser.error(f"--batch-size must be 1..{BATCH_SIZE_MAX}")
     return Options(
@@ -157,6 +167,7 @@ def parse_options(argv: Sequence[str] | None = None) -> Options:
         batch_size=args.batch_size,
         warmup=args.warmup,
         scale=max(args.scale, args.clients),
+        rounds=args.rounds,
     )
 
 
@@ -427,9 +438,14 @@ def print_table(phases: list[PhaseResult]) -> None:
         )
 
 
-def ratio_line(pgbench: PhaseResult, single: PhaseResult, batch: PhaseResult) -> str:
-    single_ratio = single.transfers_per_s / pgbench.transfers_per_s
-    batch_ratio = batch.transfers_per_s / pgbench.transfers_per_s
+def ratios(pgbench: PhaseResult, single: PhaseResult, batch: PhaseResult) -> tuple[float, float]:
+    return (
+        single.transfers_per_s / pgbench.transfers_per_s,
+        batch.transfers_per_s / pgbench.transfers_per_s,
+    )
+
+
+def ratio_line(single_ratio: float, batch_ratio: float) -> str:
     return f"ledger/pgbench single={single_ratio:.2f} batch={batch_ratio:.1f}"
 
 
@@ -504,14 +520,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     options = parse_options(argv)
     print(f"machine: {os.cpu_count()} CPUs (a local server shares them with the clients)")
     pgbench_url, ledger_url = prepare(options)
-    pgbench = run_phase(options, "pgbench tpcb-like", pgbench_url, 0)
-    single = run_phase(options, "ledger single", ledger_url, 1)
-    batch = run_phase(options, f"ledger batch={options.batch_size}", ledger_url, options.batch_size)
+    phases: list[PhaseResult] = []
+    round_ratios: list[tuple[float, float]] = []
+    for number in range(1, options.rounds + 1):
+        label = f" (round {number})" if options.rounds > 1 else ""
+        pgbench = run_phase(options, "pgbench tpcb-like", pgbench_url, 0)
+        single = run_phase(options, "ledger single", ledger_url, 1)
+        batch_name = f"ledger batch={options.batch_size}"
+        batch = run_phase(options, batch_name, ledger_url, options.batch_size)
+        phases += [pgbench, single, batch]
+        round_ratios.append(ratios(pgbench, single, batch))
+        if label:
+            print(f"  {ratio_line(*round_ratios[-1])}{label}", flush=True)
     check = seal_and_verify(ledger_url)
     print_check(check)
-    print_table([pgbench, single, batch])
-    print(ratio_line(pgbench, single, batch))
-    return 0 if check.report.ok and single.failed == 0 and batch.failed == 0 else 1
+    print_table(phases)
+    single_ratio = statistics.median(r[0] for r in round_ratios)
+    batch_ratio = statistics.median(r[1] for r in round_ratios)
+    print(ratio_line(single_ratio, batch_ratio))  # the median over the rounds
+    refused = sum(phase.failed for phase in phases if phase.name.startswith("ledger"))
+    return 0 if check.report.ok and refused == 0 else 1
 
 
 if __name__ == "__main__":

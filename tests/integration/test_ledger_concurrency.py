@@ -18,6 +18,7 @@ from ccx.clock import SimulatedClock
 from ccx.db import Database, Dialect
 from ccx.ledger import procedure, queries, service
 from ccx.ledger.types import (
+    Account,
     AccountFlags,
     CreateTransferResult,
     NewAccount,
@@ -100,6 +101,29 @@ def seal_and_verify(database: Database, clock: SimulatedClock) -> None:
     assert report.ok, report.problems
 
 
+def assert_acknowledged_took_effect(
+    database: Database,
+    batches: list[list[NewTransfer]],
+    results: list[list[R]],
+    before: dict[int, tuple[int, int]],
+) -> dict[int, Account]:
+    """Each account's posted (debits, credits) are `before` plus its acknowledged transfers, and
+    nothing is pending; returns the ledger's accounts."""
+    expected = {account_id: list(posted) for account_id, posted in before.items()}
+    for batch, outcome in zip(batches, results, strict=True):
+        for transfer, result in zip(batch, outcome, strict=True):
+            if result is R.OK:
+                expected[transfer.debit_account_id][0] += transfer.amount
+                expected[transfer.credit_account_id][1] += transfer.amount
+    with database.read() as session:
+        accounts = {a.id: a for a in queries.list_accounts(session, limit=100, ledger=LEDGER)}
+    for account_id, (debits, credits) in expected.items():
+        account = accounts[account_id]
+        assert (account.debits_posted, account.credits_posted) == (debits, credits), account_id
+        assert account.debits_pending == account.credits_pending == 0
+    return accounts
+
+
 def test_racing_overdrafts_keep_every_limit_and_every_acknowledged_transfer(
     funded: Database, clock: SimulatedClock
 ) -> None:
@@ -129,26 +153,16 @@ def test_racing_overdrafts_keep_every_limit_and_every_acknowledged_transfer(
     assert counts[R.EXCEEDS_CREDITS] > 0
     assert set(counts) <= {R.OK, R.EXCEEDS_CREDITS}
     # Every acknowledged transfer took effect and nothing else did.
-    expected = {a: [0, FUNDING] for a in LIMITED} | {SINK: [0, 0]}
-    for batch, outcome in zip(batches, results, strict=True):
-        for transfer, result in zip(batch, outcome, strict=True):
-            if result is R.OK:
-                expected[transfer.debit_account_id][0] += transfer.amount
-                expected[transfer.credit_account_id][1] += transfer.amount
-    with funded.read() as session:
-        accounts = {a.id: a for a in queries.list_accounts(session, limit=100, ledger=LEDGER)}
-        for account_id, (debits, credits) in expected.items():
-            account = accounts[account_id]
-            assert (account.debits_posted, account.credits_posted) == (debits, credits)
-            assert account.debits_pending == account.credits_pending == 0
-        for account_id in LIMITED:
-            assert accounts[account_id].balance_posted >= 0
-        assert sum(a.debits_posted for a in accounts.values()) == sum(
-            a.credits_posted for a in accounts.values()
-        )
-        # Money is conserved: what the issuer issued is all somewhere.
-        held = sum(accounts[a].balance_posted for a in [*LIMITED, SINK])
-        assert held == -accounts[ISSUER].balance_posted == FUNDING * len(LIMITED)
+    before = dict.fromkeys(LIMITED, (0, FUNDING)) | {SINK: (0, 0)}
+    accounts = assert_acknowledged_took_effect(funded, batches, results, before)
+    for account_id in LIMITED:
+        assert accounts[account_id].balance_posted >= 0
+    assert sum(a.debits_posted for a in accounts.values()) == sum(
+        a.credits_posted for a in accounts.values()
+    )
+    # Money is conserved: what the issuer issued is all somewhere.
+    held = sum(accounts[a].balance_posted for a in [*LIMITED, SINK])
+    assert held == -accounts[ISSUER].balance_posted == FUNDING * len(LIMITED)
     seal_and_verify(funded, clock)
 
 
@@ -183,19 +197,8 @@ def test_racing_large_batches_count_every_acknowledged_transfer_once(
     counts = Counter(r for batch in results for r in batch)
     assert counts[R.EXCEEDS_CREDITS] > 0
     assert set(counts) <= {R.OK, R.EXCEEDS_CREDITS}
-    expected = {a: [0, FUNDING] for a in LIMITED} | {SINK: [0, 0], ISSUER: [FUNDING * 4, 0]}
-    for batch, outcome in zip(batches, results, strict=True):
-        for transfer, result in zip(batch, outcome, strict=True):
-            if result is R.OK:
-                expected[transfer.debit_account_id][0] += transfer.amount
-                expected[transfer.credit_account_id][1] += transfer.amount
-    with funded.read() as session:
-        accounts = {a.id: a for a in queries.list_accounts(session, limit=100, ledger=LEDGER)}
-    for account_id, (debits, credits) in expected.items():
-        assert (accounts[account_id].debits_posted, accounts[account_id].credits_posted) == (
-            debits,
-            credits,
-        ), account_id
+    before = dict.fromkeys(LIMITED, (0, FUNDING)) | {SINK: (0, 0), ISSUER: (FUNDING * 4, 0)}
+    accounts = assert_acknowledged_took_effect(funded, batches, results, before)
     for account_id in LIMITED:
         assert accounts[account_id].balance_posted >= 0
     seal_and_verify(funded, clock)
