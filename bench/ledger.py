@@ -213,7 +213,7 @@ def server_facts(url: str) -> dict[str, str]:
 # --- pgbench -----------------------------------------------------------------------------------
 
 
-def _pgbench_command(url: str, *arguments: str) -> tuple[list[str], dict[str, str]]:
+def pgbench_command(url: str, *arguments: str) -> tuple[list[str], dict[str, str]]:
     parsed = parse_database_url(url)
     command = ["pgbench", "-h", parsed.host or "127.0.0.1", "-p", str(parsed.port or 5432)]
     command += ["-U", parsed.username or "postgres", *arguments, parsed.database or "postgres"]
@@ -223,7 +223,7 @@ def _pgbench_command(url: str, *arguments: str) -> tuple[list[str], dict[str, st
     return command, env
 
 
-def _run(command: list[str], env: dict[str, str]) -> str:
+def run_command(command: list[str], env: dict[str, str]) -> str:
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(
@@ -233,7 +233,7 @@ def _run(command: list[str], env: dict[str, str]) -> str:
 
 
 def pgbench_init(url: str, scale: int) -> None:
-    _run(*_pgbench_command(url, "-i", "-q", "-s", str(scale)))
+    run_command(*pgbench_command(url, "-i", "-q", "-s", str(scale)))
 
 
 def pgbench_run(url: str, clients: int, seconds: float) -> PhaseResult:
@@ -247,7 +247,7 @@ def pgbench_run(url: str, clients: int, seconds: float) -> PhaseResult:
         "-M",
         "prepared",
     )
-    output = _run(*_pgbench_command(url, *arguments))
+    output = run_command(*pgbench_command(url, *arguments))
     tps = TPS_PATTERN.search(output)
     latency = LATENCY_PATTERN.search(output)
     failed = FAILED_PATTERN.search(output)
