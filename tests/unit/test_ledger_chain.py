@@ -34,6 +34,13 @@ def be(value: int, width: int) -> bytes:
     return value.to_bytes(width, "big", signed=True)
 
 
+def test_a_stored_rows_fields_encode_as_the_transfer_does() -> None:
+    # The sealer encodes rows straight from their columns, in TRANSFER_FIELDS order.
+    fields = [int(getattr(TRANSFER, name)) for name in chain.TRANSFER_FIELDS]
+    assert chain.encode_transfer_fields(fields) == chain.encode_transfer(TRANSFER)
+    assert {f.name for f in dataclasses.fields(Transfer)} == set(chain.TRANSFER_FIELDS)
+
+
 def test_a_transfer_is_encoded_as_fixed_width_big_endian_fields() -> None:
     expected = b"".join(
         [

@@ -24,6 +24,28 @@ class EntryKind(enum.IntEnum):
     EXPIRY = 2
 
 
+TRANSFER_FIELDS = (
+    "id",
+    "debit_account_id",
+    "credit_account_id",
+    "amount",
+    "ledger",
+    "code",
+    "flags",
+    "pending_id",
+    "timeout_s",
+    "user_data_64",
+    "user_data_32",
+    "timestamp_ns",
+)
+"""A transfer's fields in the order its encoding packs them."""
+
+
+def encode_transfer_fields(fields: Sequence[int]) -> bytes:
+    """The encoding of a transfer given as its TRANSFER_FIELDS values (a stored row's columns)."""
+    return _TRANSFER.pack(*fields)
+
+
 def encode_transfer(transfer: Transfer) -> bytes:
     return _TRANSFER.pack(
         transfer.id,

@@ -319,28 +319,63 @@ def seal_journal(session: Session, *, limit: int = SEAL_BATCH_MAX, wait: bool = 
     ).all()
     if not entries:
         return 0
-    transfers = _transfers_by_id(
-        session.connection(), (e.transfer_id for e in entries if e.kind == chain.EntryKind.TRANSFER)
+    connection = session.connection()
+    encodings = _transfer_encodings(
+        connection, (e.transfer_id for e in entries if e.kind == chain.EntryKind.TRANSFER)
     )
-    updates: list[dict[str, Any]] = []
+    entry_ids, sequences, hashes = [], [], []
     for entry in entries:
         sequence += 1
         kind = chain.EntryKind(entry.kind)
         encoding = (
-            chain.encode_transfer(transfers[entry.transfer_id])
+            encodings[entry.transfer_id]
             if kind is chain.EntryKind.TRANSFER
             else chain.encode_expiry(entry.transfer_id, entry.timestamp_ns)
         )
         previous = chain.entry_hash(previous, sequence, kind, encoding)
-        updates.append({"b_entry": entry.entry_id, "b_sequence": sequence, "b_hash": previous})
-    table = JOURNAL
-    session.connection().execute(
-        sa.update(table)
-        .where(table.c.entry_id == sa.bindparam("b_entry"))
+        entry_ids.append(entry.entry_id)
+        sequences.append(sequence)
+        hashes.append(previous)
+    _write_seals(connection, entry_ids, sequences, hashes)
+    return len(entry_ids)
+
+
+_TRANSFER_FIELDS_BY_ID = sa.select(*(TRANSFERS.c[name] for name in chain.TRANSFER_FIELDS)).where(
+    TRANSFERS.c.id.in_(_IDS)
+)
+_SEAL_SET = sa.text(
+    "UPDATE journal_entries AS j SET chain_sequence = s.sequence, chain_hash = s.hash"
+    " FROM unnest(CAST(:entry_ids AS bigint[]), CAST(:sequences AS bigint[]),"
+    " CAST(:hashes AS bytea[])) AS s(entry_id, sequence, hash)"
+    " WHERE j.entry_id = s.entry_id"
+)
+
+
+def _transfer_encodings(connection: sa.Connection, ids: Iterable[int]) -> dict[int, bytes]:
+    """Each transfer's chain encoding, straight from its row."""
+    return {
+        row[0]: chain.encode_transfer_fields(row)
+        for row in _rows(connection, _TRANSFER_FIELDS_BY_ID, ids)
+    }
+
+
+def _write_seals(
+    connection: sa.Connection, entry_ids: list[int], sequences: list[int], hashes: list[bytes]
+) -> None:
+    """Store the sequence and hash of each sealed entry: one statement on PostgreSQL."""
+    if connection.dialect.name == "postgresql":
+        parameters = {"entry_ids": entry_ids, "sequences": sequences, "hashes": hashes}
+        connection.execute(_SEAL_SET, parameters)
+        return
+    connection.execute(
+        sa.update(JOURNAL)
+        .where(JOURNAL.c.entry_id == sa.bindparam("b_entry"))
         .values(chain_sequence=sa.bindparam("b_sequence"), chain_hash=sa.bindparam("b_hash")),
-        updates,
+        [
+            {"b_entry": e, "b_sequence": q, "b_hash": h}
+            for e, q, h in zip(entry_ids, sequences, hashes, strict=True)
+        ],
     )
-    return len(updates)
 
 
 def record_checkpoint(session: Session, clock: Clock) -> Checkpoint:
