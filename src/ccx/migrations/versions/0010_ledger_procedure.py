@@ -48,6 +48,7 @@ DECLARE
     a_dpe bigint[]; a_dpo bigint[]; a_cpe bigint[]; a_cpo bigint[];
     di integer[]; ci integer[];
     v bigint; rec record; pass integer; locked boolean; spec_ids bigint[]; spec_ts bigint[]; moved boolean;
+    moved_ids bigint[];
     stands boolean; blind boolean; moved_max numeric; room_max bigint; counted boolean := false;
     -- pass 1's results
     m_made boolean[]; m_debit bigint[]; m_credit bigint[]; m_amount bigint[]; m_ledger integer[];
@@ -190,8 +191,8 @@ BEGIN
                                     a.credits_pending + a.credits_posted) <= room_max
                     RETURNING a.id
                 )
-                SELECT array_agg(applied.id) INTO spec_ids FROM applied;
-                IF cardinality(spec_ids) = cardinality(a_id) THEN
+                SELECT array_agg(applied.id) INTO moved_ids FROM applied;
+                IF cardinality(moved_ids) = cardinality(a_id) THEN
                     counted := true;
                     EXIT;
                 END IF;
@@ -206,7 +207,7 @@ BEGIN
                   FROM unnest(a_id, o_flags, f_dpe, o_dpe, f_dpo, o_dpo, f_cpe, o_cpe, f_cpo,
                               o_cpo)
                        AS w(id, o_flags, f_dpe, o_dpe, f_dpo, o_dpo, f_cpe, o_cpe, f_cpo, o_cpo)
-                 WHERE a.id = w.id AND a.id = ANY (spec_ids);
+                 WHERE a.id = w.id AND a.id = ANY (moved_ids);
             END IF;
         END IF;
         -- 5. The accounts, locked in id order (each one's row address kept for the update), or
