@@ -236,8 +236,9 @@ def pgbench_init(url: str, scale: int) -> None:
     run_command(*pgbench_command(url, "-i", "-q", "-s", str(scale)))
 
 
-def pgbench_run(url: str, clients: int, seconds: float) -> PhaseResult:
-    arguments = (
+def pgbench_run(url: str, clients: int, seconds: float, script: Path | None = None) -> PhaseResult:
+    """pgbench's built-in TPC-B-like transaction, or `script` (`-n -f`: no vacuum of its tables)."""
+    arguments = [
         "-c",
         str(clients),
         "-j",
@@ -246,7 +247,9 @@ def pgbench_run(url: str, clients: int, seconds: float) -> PhaseResult:
         str(round(seconds)),
         "-M",
         "prepared",
-    )
+    ]
+    if script is not None:
+        arguments += ["-n", "-f", str(script)]
     output = run_command(*pgbench_command(url, *arguments))
     tps = TPS_PATTERN.search(output)
     latency = LATENCY_PATTERN.search(output)

@@ -24,10 +24,8 @@ from bench.ledger import (
     DEFAULT_ADMIN_URL,
     LEDGER_DATABASE,
     PGBENCH_DATABASE,
-    TPS_PATTERN,
     database_url,
-    pgbench_command,
-    run_command,
+    pgbench_run,
 )
 
 # pgbench's own variables: two distinct accounts, a random id and amount, the time in ns.
@@ -50,17 +48,6 @@ SCRIPTS = {
 }
 
 
-def _rate(url: str, clients: int, seconds: int, script: Path | None) -> float:
-    arguments = ["-c", str(clients), "-j", str(clients), "-T", str(seconds), "-M", "prepared"]
-    if script is not None:
-        arguments += ["-n", "-f", str(script)]  # -n: no vacuum of pgbench's own tables
-    output = run_command(*pgbench_command(url, *arguments))
-    found = TPS_PATTERN.search(output)
-    if found is None:
-        raise RuntimeError(f"cannot read pgbench's output:\n{output}")
-    return float(found.group(1))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.ledger_server", description=__doc__)
     parser.add_argument("--postgres-url", default=DEFAULT_ADMIN_URL)
@@ -72,14 +59,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("need --clients >= 1, --seconds >= 1, --accounts >= 2")
     pgbench_url = database_url(args.postgres_url, PGBENCH_DATABASE)
     ledger_url = database_url(args.postgres_url, LEDGER_DATABASE)
-    tpcb = _rate(pgbench_url, args.clients, args.seconds, None)
+    tpcb = pgbench_run(pgbench_url, args.clients, args.seconds).transactions_per_s
     print(f"pgbench tpcb-like: {tpcb:.0f} tps", flush=True)
     with tempfile.TemporaryDirectory() as folder:
         for name, call in SCRIPTS.items():
             script = Path(folder) / "call.sql"
             draws = _DRAWS.format(accounts=args.accounts)
             script.write_text(draws + call.format(now=_NOW_NS) + "\n")
-            rate = _rate(ledger_url, args.clients, args.seconds, script)
+            rate = pgbench_run(ledger_url, args.clients, args.seconds, script).transactions_per_s
             print(f"{name}: {rate:.0f} calls/s, {rate / tpcb:.2f} of pgbench", flush=True)
     return 0
 
