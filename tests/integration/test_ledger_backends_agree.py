@@ -1,15 +1,16 @@
 """PostgreSQL and SQLite answer every batch of transfers alike, event for event.
 
 `service.create_transfers` has two implementations of the ledger's rules: on SQLite the Python
-core (`ccx.ledger.core`, the reference), on PostgreSQL a PL/pgSQL function applying the same
-rules in the server, for speed (`ccx.ledger.procedure`, migration 0010). The function must match
-the core exactly: every result code, its precedence, every stored row. So each example draws
-one adversarial scenario (one or two ledgers, accounts with limits, batches aimed at every rule
-of the core, small ones and ones large enough for the function's set-based path) and runs the
-same batches on both backends, each with its own simulated clock set to the same times. After
-every batch the outcomes (index, id, result) must be equal; at the end every row of transfers,
-accounts, pending transfers, remembered failures and journal entries must be equal, and both
-journals must seal and verify. Any difference is a bug in one of the two implementations.
+core (`ccx.ledger.core`, the reference), on PostgreSQL PL/pgSQL functions applying the same
+rules in the server, for speed (`ccx.ledger.procedure`, migrations 0010 and 0011). They must
+match the core exactly: every result code, its precedence, every stored row. So each example
+draws one adversarial scenario (one or two ledgers, accounts with limits, batches aimed at every
+rule of the core, small ones and ones large enough for the set-based paths; in one test mostly
+large batches of plain transfers) and runs the same batches on both backends, each with its own
+simulated clock set to the same times. After every batch the outcomes (index, id, result) must
+be equal; at the end every row of transfers, accounts, pending transfers, remembered failures
+and journal entries must be equal, and both journals must seal and verify. Any difference is a
+bug in one of the implementations.
 """
 
 from __future__ import annotations
@@ -131,6 +132,8 @@ class _Drafter:
     fresh_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     single: bool = False
     """Every batch holds one event (a plain one takes PostgreSQL's one-transfer function)."""
+    plain_batches: bool = False
+    """Most batches are large and plain (PostgreSQL's set-based path for them)."""
 
     def pick(self, options: Sequence[T]) -> T:
         """One of `options`; shrinks towards the first."""
@@ -560,6 +563,8 @@ class _Drafter:
     def batch(self) -> Batch:
         """A fifth of the events are linked to the next, and a third of last ones (leaving a
         chain open)."""
+        if self.plain_batches and not self.chance(4):
+            return self.plain_batch()
         advance_ns = self.pick(ADVANCES_NS)
         size = self.batch_size()
         events: list[NewTransfer] = []
@@ -568,6 +573,61 @@ class _Drafter:
             in_chain = linked or bool(events and events[-1].flags & F.LINKED)
             events.append(self.event(F.LINKED if linked else F.NONE, in_chain=in_chain))
         return self.drafted(advance_ns, events, expire=self.chance(3))
+
+    def plain_batch(self) -> Batch:
+        """More plain events than PostgreSQL's one-row path takes: sound ones (now and then one
+        refused by a rule that needs no state), and in most batches one or two faults of one
+        kind (an id used before, in the batch or earlier, or remembered as failed; an account
+        missing, closed or of another ledger; an amount that overflows). Few faults, so that
+        each one alone decides whether the set-based path may decide the batch."""
+        advance_ns = self.pick(ADVANCES_NS)
+        size = self.draw(st.integers(SMALL_BATCH_MAX + 1, SMALL_BATCH_MAX + 24))
+        fault = self.pick([None, "retry in batch", "retry", "failed id", "malformed", "any"])
+        count = self.draw(st.integers(1, 2)) if fault else 0
+        faulty = {self.draw(_below(size)) for _ in range(count)}
+        events: list[NewTransfer] = []
+        for position in range(size):
+            event = self.plain_fault(fault, events) if position in faulty else self.sound_plain()
+            self.submitted.append(event)
+            events.append(event)
+        return self.drafted(advance_ns, events, expire=self.chance(3))
+
+    def plain_fault(self, fault: str | None, batch: list[NewTransfer]) -> NewTransfer:
+        event = {
+            "retry in batch": lambda: self.pick(batch) if batch else self.plain(F.NONE),
+            "retry": lambda: self.pick(self.submitted or [self.plain(F.NONE)]),
+            "failed id": lambda: dataclasses.replace(
+                self.sound_plain(), id=self.pick([*self.model.failed, next(self.fresh_ids)])
+            ),
+            "malformed": lambda: self.malformed(F.NONE),
+        }.get(fault or "any", lambda: self.plain(F.NONE))()
+        return dataclasses.replace(event, flags=F.NONE, pending_id=0, timeout_s=0)
+
+    def sound_plain(self) -> NewTransfer:
+        pair = self.pair_in_ledger()
+        if pair is None:
+            return dataclasses.replace(self.plain(F.NONE), flags=F.NONE)
+        debit, credit = pair
+        event = NewTransfer(
+            id=next(self.fresh_ids),
+            debit_account_id=debit,
+            credit_account_id=credit,
+            amount=self.draw(st.integers(0, 20)),
+            ledger=self.accounts[debit].ledger,
+            code=1,
+        )
+        if self.chance(8):
+            static_faults: list[dict[str, int]] = [
+                {"id": 0},
+                {"debit_account_id": 0},
+                {"credit_account_id": 0},
+                {"credit_account_id": debit},
+                {"ledger": 0},
+                {"code": 0},
+                {"id": 0, "code": 0},
+            ]
+            return dataclasses.replace(event, **self.pick(static_faults))
+        return event
 
     def batch_size(self) -> int:
         """1-12 events; now and then more than PostgreSQL's function takes one row at a time
@@ -589,7 +649,7 @@ class _Drafter:
 
 
 @st.composite
-def scenarios(draw: st.DrawFn, *, single: bool = False) -> Scenario:
+def scenarios(draw: st.DrawFn, *, single: bool = False, plain_batches: bool = False) -> Scenario:
     ledgers = (1, 2) if draw(st.booleans()) else (1,)
     limits = [A.NONE, A.NONE, A.DEBITS_MUST_NOT_EXCEED_CREDITS, A.CREDITS_MUST_NOT_EXCEED_DEBITS]
     accounts = tuple(
@@ -601,7 +661,14 @@ def scenarios(draw: st.DrawFn, *, single: bool = False) -> Scenario:
         )
         for account_id in range(1, draw(st.integers(3, 8)) + 1)
     )
-    drafter = _Drafter(draw, ledgers, {a.id: a for a in accounts}, LedgerModel(), single=single)
+    drafter = _Drafter(
+        draw,
+        ledgers,
+        {a.id: a for a in accounts},
+        LedgerModel(),
+        single=single,
+        plain_batches=plain_batches,
+    )
     for ledger_id in ledgers:
         drafter.model.create_ledger(ledger_id)
     drafter.model.create_accounts(list(accounts), drafter.now_ns)
@@ -720,6 +787,17 @@ def test_postgresql_and_sqlite_agree_on_single_events(
 ) -> None:
     # One event per batch: plain ones take PostgreSQL's one-transfer function, the others the
     # batch function, and both meet the same state.
+    _assert_backends_agree(backends, scenario)
+
+
+@pytest.mark.timeout(600)
+@SETTINGS
+@given(scenario=scenarios(plain_batches=True))
+def test_postgresql_and_sqlite_agree_on_large_plain_batches(
+    backends: tuple[Database, Database], scenario: Scenario
+) -> None:
+    # Mostly batches of plain transfers larger than SMALL_BATCH_MAX: PostgreSQL decides them
+    # set-based where no event can fail on the ledger's state, and hands the others on.
     _assert_backends_agree(backends, scenario)
 
 

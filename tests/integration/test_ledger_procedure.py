@@ -1,16 +1,21 @@
-"""PostgreSQL's `ledger_create_transfers`: a large batch's two passes, and its id lookups.
+"""PostgreSQL's functions for large batches, racing another transaction; and id lookups.
 
-A batch larger than `SMALL_BATCH_MAX` runs once on accounts read without locks and writes its
-transfers, then locks the accounts and reads them again. When another transaction moved a
-counter in between, the first run's outcomes stand only if no rule it ran read a counter (the
-counters then move by what it moved them); otherwise the batch runs again, which decides, and the
-first run's rows are replaced. The tests make the race happen for certain: they hold ISSUER's
-lock (the first the batch takes) while the batch starts, make a competing transfer, and commit
-only once the batch waits for the lock.
+A batch larger than `SMALL_BATCH_MAX` takes one of two paths. A batch of plain transfers goes
+first to `ledger_create_plain_transfers`, whose one `UPDATE` checks each account as it locks it
+and hands the batch on, untouched, when one fails. Any other batch (and one handed on) runs in
+`ledger_create_transfers` once on accounts read without locks and writes its transfers, then
+locks the accounts and reads them again. When another transaction moved a counter in between,
+the first run's outcomes stand only if no rule it ran read a counter (the counters then move by
+what it moved them); otherwise the batch runs again, which decides, and the first run's rows are
+replaced. The races run on both paths (`chained`: a linked pair among the padding makes the batch
+not plain). The tests make the race happen for certain: they hold ISSUER's lock (the first the
+batch takes) while the batch starts, make a competing transfer, and commit only once the batch
+waits for the lock.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
@@ -66,6 +71,12 @@ def pg(backend: str, request: pytest.FixtureRequest, clock: SimulatedClock) -> D
     return database
 
 
+@pytest.fixture(params=[False, True], ids=["plain", "chained"])
+def chained(request: pytest.FixtureRequest) -> bool:
+    """Whether the padding ends in a linked pair (so the batch takes the two-pass path)."""
+    return bool(request.param)
+
+
 def _waiting_on_a_lock(database: Database) -> bool:
     with database.read() as session:
         waiting = session.scalar(
@@ -105,11 +116,11 @@ def _compete_while_the_batch_waits(
 
 
 def test_the_locked_pass_decides_when_a_balance_changed_meanwhile(
-    pg: Database, clock: SimulatedClock
+    pg: Database, clock: SimulatedClock, chained: bool
 ) -> None:
     # Event 0 spends SPENDER's whole credit: fine on the unlocked read, refused on the locked one.
     batch = [NewTransfer(100, SPENDER, SINK, FUNDING, LEDGER, 1)]
-    batch += _padding(BATCH_SIZE - 1)
+    batch += _padding(BATCH_SIZE - 1, chained=chained)
     spend = NewTransfer(11, SPENDER, SINK, FUNDING, LEDGER, 1)
     outcomes = _compete_while_the_batch_waits(pg, clock, batch, spend)
     assert [o.result for o in outcomes] == [R.EXCEEDS_CREDITS] + [R.OK] * (BATCH_SIZE - 1)
@@ -129,11 +140,14 @@ def test_the_locked_pass_decides_when_a_balance_changed_meanwhile(
 
 
 def test_the_first_run_stands_when_only_counters_moved_meanwhile(
-    pg: Database, clock: SimulatedClock
+    pg: Database, clock: SimulatedClock, chained: bool
 ) -> None:
     # No rule of this batch reads a counter: the competitor's spend changes no outcome, and each
     # counter ends as what the competitor left plus what the batch moved.
-    batch = [NewTransfer(100, PLAIN, SINK, 30, LEDGER, 1), *_padding(BATCH_SIZE - 1)]
+    batch = [
+        NewTransfer(100, PLAIN, SINK, 30, LEDGER, 1),
+        *_padding(BATCH_SIZE - 1, chained=chained),
+    ]
     spend = NewTransfer(11, PLAIN, SINK, 50, LEDGER, 1)
     outcomes = _compete_while_the_batch_waits(pg, clock, batch, spend)
     assert {o.result for o in outcomes} == {R.OK}
@@ -170,7 +184,9 @@ def test_a_balancing_event_runs_again_when_its_account_moved_meanwhile(
     _assert_verified(pg)
 
 
-def test_an_event_that_now_overflows_runs_again(pg: Database, clock: SimulatedClock) -> None:
+def test_an_event_that_now_overflows_runs_again(
+    pg: Database, clock: SimulatedClock, chained: bool
+) -> None:
     # SINK's credits are one short of the most a counter holds; on the unlocked read the batch's
     # first event fills them, but the competitor takes that last unit first.
     big = 5
@@ -178,7 +194,10 @@ def test_an_event_that_now_overflows_runs_again(pg: Database, clock: SimulatedCl
         service.create_accounts(session, [NewAccount(big, LEDGER, 5)], clock)
         fill = NewTransfer(13, big, SINK, AMOUNT_MAX - 1, LEDGER, 1)
         assert service.create_transfers(session, [fill], clock)[0].result is R.OK
-    batch = [NewTransfer(100, PLAIN, SINK, 1, LEDGER, 1), *_padding(BATCH_SIZE - 1, amount=0)]
+    batch = [
+        NewTransfer(100, PLAIN, SINK, 1, LEDGER, 1),
+        *_padding(BATCH_SIZE - 1, amount=0, chained=chained),
+    ]
     nudge = NewTransfer(11, ISSUER, SINK, 1, LEDGER, 1)
     outcomes = _compete_while_the_batch_waits(pg, clock, batch, nudge)
     assert [o.result for o in outcomes] == [R.OVERFLOWS_CREDITS] + [R.OK] * (BATCH_SIZE - 1)
@@ -190,16 +209,22 @@ def test_an_event_that_now_overflows_runs_again(pg: Database, clock: SimulatedCl
 
 
 def test_an_account_closed_meanwhile_refuses_the_batch_and_nothing_else_moves(
-    pg: Database, clock: SimulatedClock
+    pg: Database, clock: SimulatedClock, chained: bool
 ) -> None:
     # The competitor closes SINK: pass 1's counter moves cannot stand, the ones already made are
     # undone, and the locked run refuses every event.
-    batch = [NewTransfer(100, PLAIN, SINK, 30, LEDGER, 1), *_padding(BATCH_SIZE - 1)]
+    batch = [
+        NewTransfer(100, PLAIN, SINK, 30, LEDGER, 1),
+        *_padding(BATCH_SIZE - 1, chained=chained),
+    ]
     closing = NewTransfer(
         11, PLAIN, SINK, 1, LEDGER, 1, TransferFlags.PENDING | TransferFlags.CLOSING_CREDIT
     )
     outcomes = _compete_while_the_batch_waits(pg, clock, batch, closing)
-    assert {o.result for o in outcomes} == {R.CREDIT_ACCOUNT_ALREADY_CLOSED}
+    closed = [R.CREDIT_ACCOUNT_ALREADY_CLOSED] * BATCH_SIZE
+    if chained:  # the pair's first event fails, and so the second
+        closed[-1] = R.LINKED_EVENT_FAILED
+    assert [o.result for o in outcomes] == closed
     with pg.read() as session:
         issuer = queries.get_account(session, ISSUER)
         plain = queries.get_account(session, PLAIN)
@@ -228,12 +253,18 @@ def test_a_post_finds_the_hold_made_by_the_later_of_two_events_with_its_id(
     assert {o.result for o in outcomes[3:]} == {R.OK}
 
 
-def _padding(count: int, first_id: int = 101, amount: int | None = None) -> list[NewTransfer]:
-    """`count` plain transfers from ISSUER to SINK: 1, 2, 3 ... (or each `amount`)."""
-    return [
+def _padding(
+    count: int, first_id: int = 101, amount: int | None = None, *, chained: bool = False
+) -> list[NewTransfer]:
+    """`count` transfers from ISSUER to SINK: 1, 2, 3 ... (or each `amount`); with `chained`,
+    the last two are a linked pair."""
+    padding = [
         NewTransfer(first_id + i, ISSUER, SINK, 1 + i if amount is None else amount, LEDGER, 1)
         for i in range(count)
     ]
+    if chained:
+        padding[-2] = dataclasses.replace(padding[-2], flags=TransferFlags.LINKED)
+    return padding
 
 
 def _padded(count: int) -> int:
