@@ -152,6 +152,10 @@ CASES: dict[str, tuple[list[NewTransfer], dict[int, R]]] = {
         {SIZE: R.EXISTS_WITH_DIFFERENT_FIELDS},
     ),
     "an id is stored": ([NewTransfer(10, ISSUER, SPENDER, FUNDING, LEDGER, 1)], {SIZE: R.EXISTS}),
+    "an id is stored, on an event refused without state": (
+        [NewTransfer(10, ISSUER, SPENDER, FUNDING, LEDGER, 0)],
+        {SIZE: R.EXISTS_WITH_DIFFERENT_FIELDS},
+    ),
     "an id failed before": (
         [NewTransfer(FAILED_ID, ISSUER, SINK, 1, LEDGER, 1)],
         {SIZE: R.ID_ALREADY_FAILED},

@@ -16,9 +16,12 @@ It decides when:
   only add to posted counters, so each event's check then passes at its turn, too).
 
 The checks that need no state (ids and accounts not zero, accounts different, ledger and code
-not zero) answer per event, in the core's order. One `UPDATE` takes the accounts' locks in id
-order and moves the counters of each account that passes; if any fails or is missing, its
-subtransaction rolls back (the moves and the locks go) and the batch is not decided.
+not zero) answer per event, in the core's order. The transfers and journal entries are inserted
+first (no lock is needed for that; the transfers' primary key finds a stored id), then one
+`UPDATE` takes the accounts' locks in id order and moves the counters of each account that
+passes, so the locks are held for that statement and the commit only. If an id is stored, or
+any account fails or is missing, the subtransaction around both rolls back (the rows, the moves
+and the locks go) and the batch is not decided.
 
 Revision ID: 0011
 Revises: 0010
@@ -53,7 +56,9 @@ BEGIN
     IF n IS NULL OR n = 0 THEN
         RETURN;
     END IF;
-    -- 1. The checks that need no state, in the core's order; and whether any id repeats.
+    -- 1. The checks that need no state, in the core's order; whether any id repeats, or is
+    --    remembered as failed, or is stored where the event is refused (there `exists` would
+    --    answer first; elsewhere the insert finds it).
     SELECT array_agg(CASE WHEN e.id = 0 THEN 'id_must_not_be_zero'
                           WHEN e.debit = 0 THEN 'debit_account_id_must_not_be_zero'
                           WHEN e.credit = 0 THEN 'credit_account_id_must_not_be_zero'
@@ -66,7 +71,8 @@ BEGIN
       FROM unnest(p_id, p_debit, p_credit, p_ledger, p_code) WITH ORDINALITY
            AS e(id, debit, credit, ledger, code, ord);
     IF ids_n <> n
-        OR EXISTS (SELECT FROM unnest(p_id) AS e(id) JOIN transfers AS t ON t.id = e.id)
+        OR EXISTS (SELECT FROM unnest(p_id, res) AS e(id, result)
+                     JOIN transfers AS t ON t.id = e.id WHERE e.result <> 'ok')
         OR EXISTS (SELECT FROM unnest(p_id) AS e(id) JOIN failed_transfers AS f ON f.id = e.id)
     THEN
         RETURN;
@@ -90,9 +96,26 @@ BEGIN
             OR array_position(w_credits, NULL) IS NOT NULL THEN
             RETURN;
         END IF;
-        -- 3. Lock each account in id order and move its counters if it passes the rules. If
-        --    any fails or is missing, the subtransaction rolls back: the moves and locks go.
+        -- 3. The transfers and their journal entries (before the locks: they are held until
+        --    the commit); an id already stored fails the insert. Then lock each account in id
+        --    order and move its counters if it passes the rules. If an id is stored, or an
+        --    account fails or is missing, the subtransaction rolls back: rows, moves and locks.
         BEGIN
+            WITH new_transfers AS (
+                INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, ledger,
+                                       code, flags, pending_id, timeout_s, user_data_64,
+                                       user_data_32, timestamp_ns)
+                SELECT e.id, e.debit, e.credit, e.amount, e.ledger, e.code, 0, 0, 0, e.ud64,
+                       e.ud32, p_now + e.ord - 1
+                  FROM unnest(p_id, p_debit, p_credit, p_amount, p_ledger, p_code, p_ud64,
+                              p_ud32, res) WITH ORDINALITY
+                       AS e(id, debit, credit, amount, ledger, code, ud64, ud32, result, ord)
+                 WHERE e.result = 'ok'
+                RETURNING id, timestamp_ns
+            )
+            INSERT INTO journal_entries (kind, transfer_id, timestamp_ns)
+            SELECT 1, t.id, t.timestamp_ns FROM new_transfers AS t
+             ORDER BY t.timestamp_ns, t.id;
             WITH moved AS (
                 UPDATE accounts AS a
                    SET debits_posted = a.debits_posted + w.debits,
@@ -112,24 +135,9 @@ BEGIN
             IF moved_n < cardinality(w_id) THEN
                 RAISE SQLSTATE 'CX001';
             END IF;
-        EXCEPTION WHEN SQLSTATE 'CX001' THEN
+        EXCEPTION WHEN SQLSTATE 'CX001' OR unique_violation THEN
             RETURN;
         END;
-        -- 4. The transfers and their journal entries.
-        WITH new_transfers AS (
-            INSERT INTO transfers (id, debit_account_id, credit_account_id, amount, ledger, code,
-                                   flags, pending_id, timeout_s, user_data_64, user_data_32,
-                                   timestamp_ns)
-            SELECT e.id, e.debit, e.credit, e.amount, e.ledger, e.code, 0, 0, 0, e.ud64, e.ud32,
-                   p_now + e.ord - 1
-              FROM unnest(p_id, p_debit, p_credit, p_amount, p_ledger, p_code, p_ud64, p_ud32,
-                          res) WITH ORDINALITY
-                   AS e(id, debit, credit, amount, ledger, code, ud64, ud32, result, ord)
-             WHERE e.result = 'ok'
-            RETURNING id, timestamp_ns
-        )
-        INSERT INTO journal_entries (kind, transfer_id, timestamp_ns)
-        SELECT 1, t.id, t.timestamp_ns FROM new_transfers AS t ORDER BY t.timestamp_ns, t.id;
     END IF;
     r_decided := true;
     SELECT coalesce(array_agg((e.ord - 1)::integer), '{}'), coalesce(array_agg(e.result), '{}')
