@@ -60,6 +60,8 @@ def create_transfers(
     connection: sa.Connection, transfers: Sequence[NewTransfer], now_ns: int
 ) -> list[TransferOutcome]:
     """Apply `transfers` in the caller's transaction; event i gets timestamp now_ns + i."""
+    if not transfers:
+        return []
     plain = all(_is_plain(t) for t in transfers)
     if plain and len(transfers) == 1:
         return [_create_plain_transfer(connection, transfers[0], now_ns)]
@@ -125,8 +127,7 @@ def _call(
 
 
 def _arrays(transfers: Sequence[NewTransfer], fields: Sequence[str]) -> tuple[str, ...]:
-    """One PostgreSQL array literal of integers per field: far cheaper for the driver than lists."""
-    return tuple(
-        "{" + ",".join(map(str, map(int, map(attrgetter(field), transfers)))) + "}"
-        for field in fields
-    )
+    """One PostgreSQL array literal of integers per field (flags print as their integer): far
+    cheaper for the driver than lists."""
+    columns = zip(*map(attrgetter(*fields), transfers), strict=True)
+    return tuple("{" + ",".join(map(str, column)) + "}" for column in columns)
