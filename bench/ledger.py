@@ -42,7 +42,7 @@ import sqlalchemy as sa
 
 from ccx.clock import Clock, SystemClock
 from ccx.db import Database, open_database, parse_database_url
-from ccx.ids import new_id
+from ccx.ids import new_ids
 from ccx.ledger import service
 from ccx.ledger.types import (
     BATCH_SIZE_MAX,
@@ -307,13 +307,13 @@ def _random_batch(rng: random.Random, accounts: int, size: int) -> list[NewTrans
     CPU it shares with the server stays small)."""
     batch = []
     draw = rng.random
-    for _ in range(size):
+    for transfer_id in new_ids(size):
         debit = 1 + int(draw() * accounts)
         credit = 1 + int(draw() * (accounts - 1))
         credit += credit >= debit  # uniform over the accounts other than `debit`
         batch.append(
             NewTransfer(
-                id=new_id(),
+                id=transfer_id,
                 debit_account_id=debit,
                 credit_account_id=credit,
                 amount=1 + int(draw() * AMOUNT_MAX_DRAWN),

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from psycopg.types.numeric import Int4, Int8
 
-from ccx.ledger.types import CreateTransferResult, NewTransfer, TransferFlags, TransferOutcome
+from ccx.ledger.types import CreateTransferResult, NewTransfer, TransferOutcome
 
 SMALL_BATCH_MAX = 16
 """Batches up to this size run on one-row statements (each costs less than a set-based one)."""
@@ -62,7 +62,8 @@ def create_transfers(
     """Apply `transfers` in the caller's transaction; event i gets timestamp now_ns + i."""
     if not transfers:
         return []
-    plain = all(_is_plain(t) for t in transfers)
+    # plain: no flags, no hold, no timeout
+    plain = not any(t.flags or t.pending_id or t.timeout_s for t in transfers)
     if plain and len(transfers) == 1:
         return [_create_plain_transfer(connection, transfers[0], now_ns)]
     if plain and len(transfers) > SMALL_BATCH_MAX:
@@ -86,12 +87,6 @@ def _outcomes(
     for index, result in zip(indexes, results, strict=True):
         outcomes[index] = TransferOutcome(index, transfers[index].id, CreateTransferResult(result))
     return outcomes
-
-
-def _is_plain(transfer: NewTransfer) -> bool:
-    return (
-        transfer.flags == TransferFlags.NONE and not transfer.pending_id and not transfer.timeout_s
-    )
 
 
 def _create_plain_transfer(

@@ -116,22 +116,19 @@ BEGIN
             INSERT INTO journal_entries (kind, transfer_id, timestamp_ns)
             SELECT 1, t.id, t.timestamp_ns FROM new_transfers AS t
              ORDER BY t.timestamp_ns, t.id;
-            WITH moved AS (
-                UPDATE accounts AS a
-                   SET debits_posted = a.debits_posted + w.debits,
-                       credits_posted = a.credits_posted + w.credits
-                  FROM unnest(w_id, w_ledger, w_debits, w_credits)
-                       AS w(id, ledger, debits, credits)
-                 WHERE a.id = w.id AND a.ledger = w.ledger AND a.flags & 32 = 0
-                   AND w.debits <= amount_max - (a.debits_pending + a.debits_posted)
-                   AND w.credits <= amount_max - (a.credits_pending + a.credits_posted)
-                   AND (a.flags & 2 = 0
-                        OR w.debits <= a.credits_posted - (a.debits_pending + a.debits_posted))
-                   AND (a.flags & 4 = 0
-                        OR w.credits <= a.debits_posted - (a.credits_pending + a.credits_posted))
-                RETURNING a.id
-            )
-            SELECT count(*) INTO moved_n FROM moved;
+            UPDATE accounts AS a
+               SET debits_posted = a.debits_posted + w.debits,
+                   credits_posted = a.credits_posted + w.credits
+              FROM unnest(w_id, w_ledger, w_debits, w_credits)
+                   AS w(id, ledger, debits, credits)
+             WHERE a.id = w.id AND a.ledger = w.ledger AND a.flags & 32 = 0
+               AND w.debits <= amount_max - (a.debits_pending + a.debits_posted)
+               AND w.credits <= amount_max - (a.credits_pending + a.credits_posted)
+               AND (a.flags & 2 = 0
+                    OR w.debits <= a.credits_posted - (a.debits_pending + a.debits_posted))
+               AND (a.flags & 4 = 0
+                    OR w.credits <= a.debits_posted - (a.credits_pending + a.credits_posted));
+            GET DIAGNOSTICS moved_n = ROW_COUNT;
             IF moved_n < cardinality(w_id) THEN
                 RAISE SQLSTATE 'CX001';
             END IF;
