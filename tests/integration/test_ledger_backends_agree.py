@@ -485,8 +485,15 @@ class _Drafter:
         pair = self.pair_in_ledger()
         if pair is None:
             return self.plain(flags)
-        debit, credit = pair
         pending = self.chance(3)
+        return dataclasses.replace(
+            self.small_transfer(*pair),
+            flags=flags | (F.PENDING if pending else F.NONE),
+            timeout_s=self.pick([0, 3_600]) if pending else 0,
+        )
+
+    def small_transfer(self, debit: int, credit: int) -> NewTransfer:
+        """A plain transfer of 0-20 under a new id between two accounts of one ledger."""
         return NewTransfer(
             id=next(self.fresh_ids),
             debit_account_id=debit,
@@ -494,8 +501,6 @@ class _Drafter:
             amount=self.draw(st.integers(0, 20)),
             ledger=self.accounts[debit].ledger,
             code=1,
-            flags=flags | (F.PENDING if pending else F.NONE),
-            timeout_s=self.pick([0, 3_600]) if pending else 0,
         )
 
     def any_event(self, flags: TransferFlags) -> NewTransfer:
@@ -607,21 +612,13 @@ class _Drafter:
         pair = self.pair_in_ledger()
         if pair is None:
             return dataclasses.replace(self.plain(F.NONE), flags=F.NONE)
-        debit, credit = pair
-        event = NewTransfer(
-            id=next(self.fresh_ids),
-            debit_account_id=debit,
-            credit_account_id=credit,
-            amount=self.draw(st.integers(0, 20)),
-            ledger=self.accounts[debit].ledger,
-            code=1,
-        )
+        event = self.small_transfer(*pair)
         if self.chance(8):
-            static_faults: list[dict[str, int]] = [
+            static_faults: list[dict[str, Any]] = [
                 {"id": 0},
                 {"debit_account_id": 0},
                 {"credit_account_id": 0},
-                {"credit_account_id": debit},
+                {"credit_account_id": event.debit_account_id},
                 {"ledger": 0},
                 {"code": 0},
                 {"id": 0, "code": 0},

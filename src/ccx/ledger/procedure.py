@@ -14,6 +14,7 @@ backends and require the same outcomes and rows.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from operator import attrgetter
 from typing import Any
@@ -37,19 +38,7 @@ _CALL_PLAIN = (
     "%s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[], %s::integer[], %s::integer[],"
     " %s::bigint[], %s::integer[], %s::bigint)"
 )
-_FIELDS = (
-    "id",
-    "debit_account_id",
-    "credit_account_id",
-    "amount",
-    "ledger",
-    "code",
-    "flags",
-    "pending_id",
-    "timeout_s",
-    "user_data_64",
-    "user_data_32",
-)
+_FIELDS = tuple(field.name for field in dataclasses.fields(NewTransfer))
 """The arguments of `ledger_create_transfers`, in order (then the time and `SMALL_BATCH_MAX`)."""
 _PLAIN_FIELDS = tuple(f for f in _FIELDS if f not in ("flags", "pending_id", "timeout_s"))
 """The arguments of `ledger_create_plain_transfers`, in order (then the time)."""
