@@ -5,11 +5,11 @@ order, inside the server: it locks the accounts in id order, runs the events, an
 transfers, journal entries, hold states, remembered failures and counters, so a batch costs one
 round trip. A batch of one plain transfer (no flags, hold or timeout: the commonest call) goes to
 `ledger_create_transfer` instead, which applies the rules such a transfer meets in a few
-statements. A larger batch of plain transfers goes first to `ledger_create_plain_transfers`
+statements. A batch of two or more plain transfers goes first to `ledger_create_plain_transfers`
 (migration 0011), which decides it in a few set-based statements when no event can fail on the
 ledger's state, and otherwise changes nothing and leaves it to `ledger_create_transfers`, in the
-same transaction. `core` stays the reference: SQLite runs it, and tests run the same batches on both
-backends and require the same outcomes and rows.
+same transaction. `core` stays the reference: SQLite runs it, and tests run the same batches on
+both backends and require the same outcomes and rows.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def create_transfers(
     plain = not any(t.flags or t.pending_id or t.timeout_s for t in transfers)
     if plain and len(transfers) == 1:
         return [_create_plain_transfer(connection, transfers[0], now_ns)]
-    if plain and len(transfers) > SMALL_BATCH_MAX:
+    if plain and len(transfers) > 1:
         arguments = (*_arrays(transfers, _PLAIN_FIELDS), now_ns)
         decided, indexes, results = _call(connection, _CALL_PLAIN, arguments)
         if decided:
